@@ -1,0 +1,56 @@
+package cluster
+
+import "errors"
+
+// Errors, classified with errors.Is; broker/kafka maps them to Kafka error codes.
+var (
+	ErrTopicExists              = errors.New("cluster: topic already exists")             // TOPIC_ALREADY_EXISTS
+	ErrUnknownTopic             = errors.New("cluster: unknown topic")                    // UNKNOWN_TOPIC_OR_PARTITION
+	ErrInvalidTopic             = errors.New("cluster: invalid topic name")               // INVALID_TOPIC_EXCEPTION
+	ErrInvalidPartitions        = errors.New("cluster: invalid partition count")          // INVALID_PARTITIONS
+	ErrInvalidReplicationFactor = errors.New("cluster: invalid replication factor")       // INVALID_REPLICATION_FACTOR
+	ErrInvalidConfig            = errors.New("cluster: invalid topic config")             // INVALID_CONFIG
+	ErrReservedTopic            = errors.New("cluster: internal topic cannot be changed") // TOPIC_AUTHORIZATION_FAILED / INVALID_REQUEST
+)
+
+// UUID is a Kafka topic id.
+type UUID [16]byte
+
+// Broker is one node as clients see it.
+type Broker struct {
+	ID   int32
+	Host string
+	Port int32
+	Rack string // empty when none
+}
+
+// Partition is one partition's placement.
+type Partition struct {
+	ID          int32
+	Leader      int32
+	LeaderEpoch int32
+	Replicas    []int32
+	ISR         []int32
+}
+
+// Topic is a topic's metadata. Configs holds only the overrides; the effective
+// log config is the broker defaults with these applied (log.ApplyOverrides).
+type Topic struct {
+	Name       string
+	ID         UUID
+	Partitions []Partition // index == partition id
+	Configs    map[string]string
+	Internal   bool // names starting with "__"
+}
+
+// Snapshot is an immutable view of all metadata. Never modify one.
+type Snapshot struct {
+	ClusterID    string
+	ControllerID int32
+	Brokers      []Broker
+	Topics       map[string]*Topic
+	// TopicsByID indexes Topics by id.
+	TopicsByID map[UUID]*Topic
+	// Version increases with every applied command.
+	Version uint64
+}

@@ -1,0 +1,63 @@
+package kafka
+
+import (
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/tributary-io/tributary/broker/cluster"
+	"github.com/tributary-io/tributary/broker/log"
+	"github.com/tributary-io/tributary/broker/record"
+)
+
+// errorCodes maps the typed errors of the broker's packages to Kafka error codes.
+// It is the only place that does; handlers call errorCode.
+var errorCodes = []struct {
+	err  error
+	code *kerr.Error
+}{
+	{record.ErrCRC, kerr.CorruptMessage},
+	{record.ErrCorrupt, kerr.CorruptMessage},
+	{record.ErrTooShort, kerr.CorruptMessage},
+	{record.ErrUnsupportedMagic, kerr.UnsupportedForMessageFormat},
+	{record.ErrInvalidRecord, kerr.InvalidRecord},
+	{log.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
+	{log.ErrBatchTooLarge, kerr.MessageTooLarge},
+	{log.ErrClosed, kerr.NotLeaderForPartition},
+	{log.ErrCorruptSegment, kerr.KafkaStorageError},
+	{log.ErrUnknownConfig, kerr.InvalidConfig},
+	{cluster.ErrTopicExists, kerr.TopicAlreadyExists},
+	{cluster.ErrUnknownTopic, kerr.UnknownTopicOrPartition},
+	{cluster.ErrInvalidTopic, kerr.InvalidTopicException},
+	{cluster.ErrInvalidPartitions, kerr.InvalidPartitions},
+	{cluster.ErrInvalidReplicationFactor, kerr.InvalidReplicationFactor},
+	{cluster.ErrInvalidConfig, kerr.InvalidConfig},
+	{cluster.ErrReservedTopic, kerr.InvalidRequest},
+}
+
+// errorCode returns the Kafka error code for err: 0 for nil, the mapped code for a
+// known error, UNKNOWN_SERVER_ERROR otherwise.
+func errorCode(err error) int16 {
+	if err == nil {
+		return 0
+	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Code
+	}
+	for _, m := range errorCodes {
+		if errors.Is(err, m.err) {
+			return m.code.Code
+		}
+	}
+	return kerr.UnknownServerError.Code
+}
+
+// errorMessage returns a message for responses that carry one, or nil for nil.
+func errorMessage(err error) *string {
+	if err == nil {
+		return nil
+	}
+	s := err.Error()
+	return &s
+}

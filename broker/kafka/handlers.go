@@ -1,0 +1,54 @@
+package kafka
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+// Request is one decoded request as a handler sees it.
+type Request struct {
+	Key           int16
+	Version       int16
+	CorrelationID int32
+	ClientID      string
+	// Msg is the decoded request body; its type matches Key.
+	Msg kmsg.Request
+	// Conn describes the client connection.
+	Conn *ConnInfo
+}
+
+// ConnInfo identifies a client connection, for logs and (later) principals.
+type ConnInfo struct {
+	ID         uint64
+	RemoteAddr string
+	Listener   string
+}
+
+// api is one served API: its key, the versions really implemented, and the handler.
+// A handler returns the response to send, or nil for none (produce with acks=0);
+// an error closes the connection after logging it, and is only for cases where the
+// protocol has no way to answer.
+type api struct {
+	Key        int16
+	MinVersion int16
+	MaxVersion int16
+	Serve      func(s *Server, r *Request) (kmsg.Response, error)
+}
+
+// apis lists every API this broker serves. ApiVersions advertises exactly these.
+// Each entry's Serve lives in the file named by its key.
+func apis() []api {
+	return []api{
+		{Key: 0, MinVersion: 3, MaxVersion: 9, Serve: (*Server).handleProduce},
+		{Key: 1, MinVersion: 4, MaxVersion: 13, Serve: (*Server).handleFetch},
+		{Key: 2, MinVersion: 1, MaxVersion: 8, Serve: (*Server).handleListOffsets},
+		{Key: 3, MinVersion: 0, MaxVersion: 12, Serve: (*Server).handleMetadata},
+		{Key: 18, MinVersion: 0, MaxVersion: 3, Serve: (*Server).handleAPIVersions},
+		{Key: 19, MinVersion: 0, MaxVersion: 7, Serve: (*Server).handleCreateTopics},
+		{Key: 20, MinVersion: 0, MaxVersion: 6, Serve: (*Server).handleDeleteTopics},
+		{Key: 21, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleDeleteRecords},
+		{Key: 32, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleDescribeConfigs},
+		{Key: 33, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleAlterConfigs},
+		{Key: 35, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleDescribeLogDirs},
+		{Key: 37, MinVersion: 0, MaxVersion: 3, Serve: (*Server).handleCreatePartitions},
+		{Key: 44, MinVersion: 0, MaxVersion: 1, Serve: (*Server).handleIncrementalAlterConfigs},
+		{Key: 60, MinVersion: 0, MaxVersion: 1, Serve: (*Server).handleDescribeCluster},
+	}
+}
