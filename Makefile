@@ -36,8 +36,12 @@ fuzz:
 	  done; \
 	done
 
+# Storage benchmarks beside the raw-file limit of the same disk, as one table.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./broker/log/ | $(GO) run ./cmd/tributary bench-table
+	@mkdir -p bench-out
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./broker/log/ | tee bench-out/log.txt
+	@echo
+	@awk -f .ci/benchtable.awk bench-out/log.txt
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; find . -name '*.go' -newer go.mod 2>/dev/null) | sort -u); \
