@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Flags every client command shares.
+const (
+	defaultBootstrap = "localhost:9092"
+	bootstrapEnv     = "TRIBUTARY_BOOTSTRAP"
+)
+
+// clientFlags are the connection and output flags of every client command.
+type clientFlags struct {
+	bootstrap string
+	output    string
+	timeout   time.Duration
+}
+
+// addClientFlags registers --bootstrap, --output and --request-timeout on fs.
+// The bootstrap default comes from TRIBUTARY_BOOTSTRAP when it is set.
+func addClientFlags(fs *flag.FlagSet, c *cli) *clientFlags {
+	f := &clientFlags{}
+	def := defaultBootstrap
+	if v, ok := c.env(bootstrapEnv); ok && strings.TrimSpace(v) != "" {
+		def = v
+	}
+	fs.StringVar(&f.bootstrap, "bootstrap", def, "comma-separated broker `addresses` (env "+bootstrapEnv+")")
+	fs.StringVar(&f.output, "output", "table", "output `format`: table or json")
+	fs.DurationVar(&f.timeout, "request-timeout", 30*time.Second,
+		"give up on the broker after this long (connecting, metadata, admin requests)")
+	return f
+}
+
+// check reports a bad --output or --request-timeout as a usage error.
+func (f *clientFlags) check() error {
+	if f.output != "table" && f.output != "json" {
+		return usageErrorf("--output %q: want table or json", f.output)
+	}
+	if f.timeout <= 0 {
+		return usageErrorf("--request-timeout %s: must be positive", f.timeout)
+	}
+	if len(f.seeds()) == 0 {
+		return usageErrorf("--bootstrap: no broker address given")
+	}
+	return nil
+}
+
+func (f *clientFlags) json() bool { return f.output == "json" }
+
+func (f *clientFlags) seeds() []string {
+	var out []string
+	for _, s := range strings.Split(f.bootstrap, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// newClient returns a franz-go client for the bootstrap brokers. Retries are
+// bounded by --request-timeout so an unreachable broker gives an error, not a hang.
+func (f *clientFlags) newClient(opts ...kgo.Opt) (*kgo.Client, error) {
+	base := []kgo.Opt{
+		kgo.SeedBrokers(f.seeds()...),
+		kgo.ClientID("tributary-cli"),
+		kgo.RetryTimeout(f.timeout),
+		kgo.DialTimeout(min(f.timeout, 10*time.Second)),
+	}
+	cl, err := kgo.NewClient(append(base, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("create client for %s: %w", f.bootstrap, err)
+	}
+	return cl, nil
+}
+
+// newAdmin returns an admin client; close it with Close.
+func (f *clientFlags) newAdmin() (*kadm.Client, error) {
+	cl, err := f.newClient()
+	if err != nil {
+		return nil, err
+	}
+	return kadm.NewClient(cl), nil
+}
+
+// requestContext bounds one admin round by --request-timeout.
+func (f *clientFlags) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, f.timeout)
+}
+
+// topicID prints a topic id as Kafka's tools do: unpadded URL-safe base64.
+func topicID(id kadm.TopicID) string {
+	if id == (kadm.TopicID{}) {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(id[:])
+}

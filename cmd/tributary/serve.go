@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/tributary-io/tributary/platform"
+)
+
+// runServe runs a node until SIGINT or SIGTERM, then shuts it down gracefully
+// within the configured shutdown timeout. A second signal exits at once with
+// status 1, for an operator who does not want to wait for the drain.
+func runServe(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet(c, "serve", "serve [--config FILE] [flags]")
+	platform.RegisterFlags(fs)
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageErrorf("unexpected argument %q", rest[0])
+	}
+	cfg, err := platform.Load(platform.Sources{Env: c.env, Flags: fs})
+	if err != nil {
+		return fmt.Errorf("invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+	}
+	logger := cfg.NewLogger(c.stderr)
+	node, err := platform.New(cfg, platform.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+
+	// Registered before Start so that a signal during start-up is seen here
+	// and not by the default handler.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+
+	if err := node.Start(ctx); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return errors.New("interrupted during start-up")
+		}
+		return err
+	}
+	s := <-sig
+	logger.Info("shutting down", "signal", s.String(), "timeout", cfg.ShutdownTimeout.String())
+
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- node.Shutdown(shutdownCtx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		return nil
+	case s := <-sig:
+		logger.Error("second signal: exiting without finishing the shutdown", "signal", s.String())
+		c.exit(1)
+		return errors.New("exit") // reached only when c.exit returns (tests)
+	}
+}
