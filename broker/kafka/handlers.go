@@ -36,11 +36,13 @@ type api struct {
 // Each entry's Serve lives in the file named by its key.
 func apis() []api {
 	return []api{
-		{Key: 0, MinVersion: 3, MaxVersion: 9, Serve: (*Server).handleProduce},
-		{Key: 1, MinVersion: 4, MaxVersion: 13, Serve: (*Server).handleFetch},
-		{Key: 2, MinVersion: 1, MaxVersion: 8, Serve: (*Server).handleListOffsets},
-		{Key: 3, MinVersion: 0, MaxVersion: 12, Serve: (*Server).handleMetadata},
-		{Key: 18, MinVersion: 0, MaxVersion: 3, Serve: (*Server).handleAPIVersions},
+		// Produce v13 and Fetch v13+ name topics by id; Metadata v10+ returns the ids.
+		{Key: 0, MinVersion: 3, MaxVersion: 13, Serve: (*Server).handleProduce},
+		{Key: 1, MinVersion: 4, MaxVersion: 17, Serve: (*Server).handleFetch},
+		{Key: 2, MinVersion: 1, MaxVersion: 10, Serve: (*Server).handleListOffsets},
+		{Key: 3, MinVersion: 0, MaxVersion: 13, Serve: (*Server).handleMetadata},
+		// v5 (KIP-1242: the client names the cluster and node it expects) is not served.
+		{Key: 18, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleAPIVersions},
 		{Key: 19, MinVersion: 0, MaxVersion: 7, Serve: (*Server).handleCreateTopics},
 		{Key: 20, MinVersion: 0, MaxVersion: 6, Serve: (*Server).handleDeleteTopics},
 		{Key: 21, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleDeleteRecords},

@@ -6,15 +6,6 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // helper owns server.go and the handlers for keys 0, 1, 2, 3, 18; the admin helper
 // owns 19, 20, 21, 32, 33, 35, 37, 44, 60. Each deletes its own stubs from here.
 
-// Server is the Kafka wire server. (Wire-server helper: define in server.go.)
-type Server struct{}
-
-func (s *Server) handleProduce(r *Request) (kmsg.Response, error)     { panic("unimplemented") }
-func (s *Server) handleFetch(r *Request) (kmsg.Response, error)       { panic("unimplemented") }
-func (s *Server) handleListOffsets(r *Request) (kmsg.Response, error) { panic("unimplemented") }
-func (s *Server) handleMetadata(r *Request) (kmsg.Response, error)    { panic("unimplemented") }
-func (s *Server) handleAPIVersions(r *Request) (kmsg.Response, error) { panic("unimplemented") }
-
 func (s *Server) handleCreateTopics(r *Request) (kmsg.Response, error)     { panic("unimplemented") }
 func (s *Server) handleDeleteTopics(r *Request) (kmsg.Response, error)     { panic("unimplemented") }
 func (s *Server) handleDeleteRecords(r *Request) (kmsg.Response, error)    { panic("unimplemented") }

@@ -1,0 +1,254 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/tributary-io/tributary/broker/cluster"
+	"github.com/tributary-io/tributary/broker/kafka"
+	"github.com/tributary-io/tributary/broker/log"
+	"github.com/tributary-io/tributary/broker/replication"
+)
+
+// metadataDirName is the folder of the metadata store inside the data dir.
+const metadataDirName = "__cluster_metadata"
+
+// Broker is one running node.
+type Broker struct {
+	cfg Config
+
+	mu      sync.Mutex
+	state   brokerState
+	logs    *log.Manager
+	meta    *cluster.Local
+	parts   *replication.Manager
+	srv     *kafka.Server
+	addrs   []net.Addr
+	serveWG sync.WaitGroup // one Serve goroutine per listener
+}
+
+type brokerState int
+
+const (
+	stateNew brokerState = iota
+	stateRunning
+	stateStopped
+)
+
+// New validates cfg (after EnsureDefaults) and prepares a broker; it does not listen yet.
+func New(cfg Config) (*Broker, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("broker config: %w", err)
+	}
+	return &Broker{cfg: cfg}, nil
+}
+
+// Start recovers logs, loads metadata and starts listening. It returns once the
+// broker accepts connections; ctx bounds start-up only. On failure everything
+// opened so far is closed again.
+func (b *Broker) Start(ctx context.Context) (err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state != stateNew {
+		return errors.New("broker: Start called twice or after Shutdown")
+	}
+	b.state = stateRunning
+	defer func() {
+		if err != nil {
+			b.closeStores()
+			b.state = stateStopped
+		}
+	}()
+
+	cfg := b.cfg
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	clusterID, err := loadOrCreateMetaProperties(filepath.Join(cfg.DataDir, metaPropertiesName), cfg.ClusterID, cfg.NodeID)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("broker start: %w", err)
+	}
+
+	// Logs are recovered before the metadata opens them, so the first
+	// reconciliation finds every folder on disk.
+	b.logs, err = log.NewManager(cfg.DataDir, log.WithClock(cfg.Now), log.WithLogger(cfg.Logger.With("component", "log")))
+	if err != nil {
+		return fmt.Errorf("open logs in %s: %w", cfg.DataDir, err)
+	}
+	b.meta, err = cluster.OpenLocal(filepath.Join(cfg.DataDir, metadataDirName), cfg.NodeID, clusterID)
+	if err != nil {
+		return fmt.Errorf("open metadata: %w", err)
+	}
+	b.parts = replication.NewManager(b.logs, replication.Config{
+		NodeID:      cfg.NodeID,
+		LogDefaults: cfg.LogDefaults,
+		Logger:      cfg.Logger.With("component", "replication"),
+	})
+	b.parts.Subscribe(b.meta)
+	b.logs.Start(cfg.CleanerInterval)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("broker start: %w", err)
+	}
+
+	lns, err := listenAll(ctx, cfg.Listeners)
+	if err != nil {
+		return err
+	}
+	adv, err := advertised(cfg, lns)
+	if err != nil {
+		closeListeners(lns)
+		return err
+	}
+	// Register before serving: auto-created topics place replicas on registered brokers.
+	if err := b.meta.RegisterBroker(adv[0]); err != nil {
+		closeListeners(lns)
+		return fmt.Errorf("register broker %d at %s:%d: %w", adv[0].ID, adv[0].Host, adv[0].Port, err)
+	}
+
+	b.srv = kafka.NewServer(kafka.Config{
+		NodeID:                   cfg.NodeID,
+		MaxRequestBytes:          cfg.SocketRequestMaxBytes,
+		AutoCreateTopics:         *cfg.AutoCreateTopics,
+		NumPartitions:            cfg.NumPartitions,
+		DefaultReplicationFactor: cfg.DefaultReplicationFactor,
+		LogDefaults:              cfg.LogDefaults,
+		DataDir:                  cfg.DataDir,
+		Logger:                   cfg.Logger.With("component", "kafka"),
+		Now:                      cfg.Now,
+	}, b.meta, b.parts, b.logs)
+	for _, ln := range lns {
+		b.addrs = append(b.addrs, ln.Addr())
+		b.serveWG.Add(1)
+		go func(ln net.Listener) {
+			defer b.serveWG.Done()
+			if err := b.srv.Serve(ln); err != nil {
+				cfg.Logger.Error("kafka listener stopped", "addr", ln.Addr().String(), "err", err)
+			}
+		}(ln)
+	}
+	cfg.Logger.Info("broker started", "node_id", cfg.NodeID, "cluster_id", clusterID, "data_dir", cfg.DataDir,
+		"listeners", fmt.Sprint(b.addrs), "advertised", net.JoinHostPort(adv[0].Host, strconv.Itoa(int(adv[0].Port))))
+	return nil
+}
+
+// Addrs returns the bound listener addresses (useful with port 0 in tests).
+func (b *Broker) Addrs() []net.Addr {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]net.Addr(nil), b.addrs...)
+}
+
+// Shutdown stops accepting, lets in-flight requests finish until ctx is done
+// (long polls answer at once), then closes the connections, stops reconciling,
+// and flushes and closes the metadata and every log. It waits for every goroutine
+// the broker started. Calling it again, or before Start, does nothing.
+func (b *Broker) Shutdown(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state != stateRunning {
+		b.state = stateStopped
+		return nil
+	}
+	b.state = stateStopped
+	var errs []error
+	if b.srv != nil {
+		if err := b.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	b.serveWG.Wait()
+	if err := b.closeStores(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("broker shutdown: %w", err)
+	}
+	b.cfg.Logger.Info("broker stopped", "node_id", b.cfg.NodeID)
+	return nil
+}
+
+// closeStores closes what Start opened, in reverse order.
+func (b *Broker) closeStores() error {
+	var errs []error
+	if b.parts != nil {
+		if err := b.parts.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close partitions: %w", err))
+		}
+	}
+	if b.meta != nil {
+		if err := b.meta.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close metadata: %w", err))
+		}
+	}
+	if b.logs != nil {
+		if err := b.logs.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close logs: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// listenAll binds every listener, or none.
+func listenAll(ctx context.Context, listeners []string) ([]net.Listener, error) {
+	var lc net.ListenConfig
+	lns := make([]net.Listener, 0, len(listeners))
+	for _, l := range listeners {
+		ln, err := lc.Listen(ctx, "tcp", StripScheme(l))
+		if err != nil {
+			closeListeners(lns)
+			return nil, fmt.Errorf("listen on %s: %w", l, err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
+
+func closeListeners(lns []net.Listener) {
+	for _, ln := range lns {
+		ln.Close()
+	}
+}
+
+// advertised returns what Metadata tells clients for each listener: the configured
+// advertised listener, else the listener itself with the bound port (for port 0)
+// and, for a wildcard host, the machine's host name.
+func advertised(cfg Config, lns []net.Listener) ([]cluster.Broker, error) {
+	out := make([]cluster.Broker, len(lns))
+	for i, ln := range lns {
+		bound := ln.Addr().(*net.TCPAddr)
+		spec := cfg.Listeners[i]
+		if len(cfg.AdvertisedListeners) > i {
+			spec = cfg.AdvertisedListeners[i]
+		}
+		host, portStr, err := net.SplitHostPort(StripScheme(spec))
+		if err != nil {
+			return nil, fmt.Errorf("advertised listener %q: %w", spec, err)
+		}
+		port, err := strconv.Atoi(portStr)
+		if err != nil || port < 0 || port > 65535 {
+			return nil, fmt.Errorf("advertised listener %q: bad port", spec)
+		}
+		if port == 0 {
+			port = bound.Port
+		}
+		if host == "" || net.ParseIP(host).IsUnspecified() {
+			// Clients cannot connect to 0.0.0.0; name this machine instead.
+			// Set advertised listeners when clients reach it by another name.
+			if host, err = os.Hostname(); err != nil || host == "" {
+				host = "localhost"
+			}
+		}
+		out[i] = cluster.Broker{ID: cfg.NodeID, Host: host, Port: int32(port)}
+	}
+	return out, nil
+}

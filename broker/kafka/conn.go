@@ -1,0 +1,210 @@
+package kafka
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/tributary-io/tributary/broker/log"
+)
+
+const (
+	// readBufferSize is the bufio size in front of each connection.
+	readBufferSize = 32 << 10
+	// keepBufferMax is the largest request or response buffer a connection keeps
+	// for reuse; larger ones are one-offs, so an idle connection holds little memory.
+	keepBufferMax = 1 << 20
+	// outQueue is how many encoded responses may wait for the writer.
+	outQueue = 16
+)
+
+// conn is one client connection. The reader goroutine (serve) reads, decodes and
+// handles requests one at a time, in order, and queues each encoded response; the
+// writer goroutine sends them in the same order.
+type conn struct {
+	s    *Server
+	nc   net.Conn
+	info ConnInfo
+
+	out chan *outFrame
+	// free recycles response buffers from the writer back to the reader.
+	free chan []byte
+	// reqBuf is the reader's reusable frame buffer. Reuse is safe because the
+	// response is fully encoded (it never aliases the request) before the next read.
+	reqBuf []byte
+}
+
+// outFrame is one encoded response. For most responses buf is the whole frame.
+// A fetch response sent with sendfile also has segs: file regions to send in the
+// middle of buf.
+type outFrame struct {
+	buf  []byte
+	segs []segment
+	// release frees what the frame holds (log read results); may be nil.
+	release func()
+}
+
+// segment is a file region sent after buf[prev.at:at].
+type segment struct {
+	at     int
+	region log.Region
+}
+
+func newConn(s *Server, nc net.Conn, info ConnInfo) *conn {
+	return &conn{
+		s:    s,
+		nc:   nc,
+		info: info,
+		out:  make(chan *outFrame, outQueue),
+		free: make(chan []byte, outQueue),
+	}
+}
+
+// stopReading makes a pending or later read return at once (Shutdown). A request
+// already being handled completes and its answer is still written.
+func (c *conn) stopReading() {
+	_ = c.nc.SetReadDeadline(time.Now())
+}
+
+// serve runs the connection until the client hangs up, a request cannot be
+// answered, or the server shuts down. It owns the writer goroutine.
+func (c *conn) serve() {
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writeLoop()
+	}()
+	err := c.readLoop()
+	close(c.out)
+	<-writerDone
+	c.nc.Close()
+
+	switch {
+	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrDeadlineExceeded):
+		c.s.logger.Debug("connection closed", "conn", c.info.ID, "remote", c.info.RemoteAddr, "err", err)
+	case isProtocolError(err):
+		c.s.logger.Warn("closing connection: request cannot be answered", "conn", c.info.ID, "remote", c.info.RemoteAddr, "err", err)
+	default:
+		c.s.logger.Warn("closing connection", "conn", c.info.ID, "remote", c.info.RemoteAddr, "err", err)
+	}
+}
+
+// readLoop reads, decodes and handles requests until an error.
+func (c *conn) readLoop() error {
+	br := bufio.NewReaderSize(c.nc, readBufferSize)
+	var sizeBuf [4]byte
+	maxSize := c.s.cfg.MaxRequestBytes
+	for {
+		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+			return err
+		}
+		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
+		if size < 0 || size > maxSize {
+			// Reading on would mean trusting a length we refuse; Kafka closes too.
+			return fmt.Errorf("%w: %d bytes (socket.request.max.bytes=%d)", ErrFrameSize, size, maxSize)
+		}
+		frame := c.frameBuffer(int(size))
+		if _, err := io.ReadFull(br, frame); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("read %d-byte request: %w", size, err)
+		}
+		f, err := c.handle(frame)
+		if err != nil {
+			return err
+		}
+		if f != nil {
+			c.out <- f
+		}
+	}
+}
+
+// frameBuffer returns a buffer of n bytes for the next request.
+func (c *conn) frameBuffer(n int) []byte {
+	if n > keepBufferMax {
+		return make([]byte, n)
+	}
+	if cap(c.reqBuf) < n {
+		c.reqBuf = make([]byte, n, max(n, 4096))
+	}
+	return c.reqBuf[:n]
+}
+
+// handle decodes and serves one request and encodes its answer (nil: no answer).
+func (c *conn) handle(frame []byte) (*outFrame, error) {
+	d, err := c.s.decodeRequest(frame, &c.info)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.s.serveRequest(d)
+	if err != nil {
+		return nil, fmt.Errorf("%w (correlation id %d, client %q)", err, d.req.CorrelationID, d.req.ClientID)
+	}
+	if resp == nil {
+		return nil, nil
+	}
+	if !d.unsupportedAPIVersions {
+		// Handlers build their response from the request; make sure the version
+		// matches so the client can decode it.
+		resp.SetVersion(d.req.Version)
+	}
+	buf := c.responseBuffer()
+	if sp, ok := resp.(splicedResponse); ok {
+		return sp.frame(buf, d.req), nil
+	}
+	return &outFrame{buf: appendResponseFrame(buf, d.req, resp)}, nil
+}
+
+func (c *conn) responseBuffer() []byte {
+	select {
+	case b := <-c.free:
+		return b[:0]
+	default:
+		return make([]byte, 0, 4096)
+	}
+}
+
+// writeLoop sends queued responses in order. After a write error it keeps draining
+// (releasing what each frame holds) so the reader never blocks on a dead writer.
+func (c *conn) writeLoop() {
+	var werr error
+	for f := range c.out {
+		if werr == nil {
+			werr = c.writeFrame(f)
+			if werr != nil {
+				c.s.logger.Debug("write failed; closing connection", "conn", c.info.ID, "remote", c.info.RemoteAddr, "err", werr)
+				// Unblocks the reader, which then closes c.out.
+				c.nc.Close()
+			}
+		}
+		if f.release != nil {
+			f.release()
+		}
+		if cap(f.buf) <= keepBufferMax {
+			select {
+			case c.free <- f.buf:
+			default:
+			}
+		}
+	}
+}
+
+// writeFrame writes one response, with sendfile for file regions when possible.
+func (c *conn) writeFrame(f *outFrame) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("writing response panicked: %v", p)
+		}
+	}()
+	if len(f.segs) == 0 {
+		_, err := c.nc.Write(f.buf)
+		return err
+	}
+	return writeSpliced(c.nc, f)
+}

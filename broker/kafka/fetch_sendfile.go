@@ -1,0 +1,69 @@
+package kafka
+
+import (
+	"fmt"
+	"net"
+	"syscall"
+)
+
+// writeSpliced writes a frame whose segments are file regions. On a plaintext TCP
+// connection the regions go from the page cache to the socket with sendfile, at
+// explicit offsets (so concurrent fetches sharing a segment file never touch its
+// shared offset); elsewhere (TLS, tests with net.Pipe) they are copied through memory.
+func writeSpliced(nc net.Conn, f *outFrame) error {
+	tcp, ok := nc.(*net.TCPConn)
+	if !ok || !sendfileSupported {
+		return writeCopied(nc, f)
+	}
+	raw, err := tcp.SyscallConn()
+	if err != nil {
+		return writeCopied(nc, f)
+	}
+	// Cork the socket so the small framing writes and the regions leave in full
+	// packets instead of one packet per piece.
+	setCork(raw, true)
+	defer setCork(raw, false)
+	pos := 0
+	for _, sg := range f.segs {
+		if sg.at > pos {
+			if _, err := nc.Write(f.buf[pos:sg.at]); err != nil {
+				return err
+			}
+			pos = sg.at
+		}
+		if err := sendRegion(raw, sg.region); err != nil {
+			return fmt.Errorf("sendfile %s [%d,+%d): %w", sg.region.File.Name(), sg.region.Pos, sg.region.Len, err)
+		}
+	}
+	if pos < len(f.buf) {
+		if _, err := nc.Write(f.buf[pos:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeCopied writes a frame by reading its regions into memory.
+func writeCopied(nc net.Conn, f *outFrame) error {
+	var size int64
+	for _, sg := range f.segs {
+		size += sg.region.Len
+	}
+	out := make([]byte, 0, int64(len(f.buf))+size)
+	pos := 0
+	for _, sg := range f.segs {
+		out = append(out, f.buf[pos:sg.at]...)
+		pos = sg.at
+		n := len(out)
+		out = out[:n+int(sg.region.Len)]
+		if _, err := sg.region.File.ReadAt(out[n:], sg.region.Pos); err != nil {
+			return fmt.Errorf("read %s at %d: %w", sg.region.File.Name(), sg.region.Pos, err)
+		}
+	}
+	out = append(out, f.buf[pos:]...)
+	_, err := nc.Write(out)
+	return err
+}
+
+// rawConn is the part of syscall.RawConn the sendfile helpers use.
+type rawConn = syscall.RawConn

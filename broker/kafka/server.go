@@ -1,0 +1,240 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tributary-io/tributary/broker/cluster"
+	"github.com/tributary-io/tributary/broker/log"
+	"github.com/tributary-io/tributary/broker/replication"
+)
+
+// Config configures the wire server. The broker fills it from broker.Config.
+type Config struct {
+	// NodeID is this node's id (node.id).
+	NodeID int32
+	// MaxRequestBytes is socket.request.max.bytes: a frame whose size prefix is
+	// larger (or negative) closes the connection. Default 100 MiB.
+	MaxRequestBytes int32
+	// AutoCreateTopics is auto.create.topics.enable. No default: the zero value
+	// disables auto-creation, so the broker must pass its setting.
+	AutoCreateTopics bool
+	// NumPartitions is num.partitions for auto-created topics. Default 1.
+	NumPartitions int32
+	// DefaultReplicationFactor is default.replication.factor. Default 1.
+	DefaultReplicationFactor int16
+	// LogDefaults are the broker-wide topic config defaults. Default log.DefaultConfig().
+	LogDefaults log.Config
+	// DataDir is the broker's data dir (DescribeLogDirs reports it).
+	DataDir string
+	// Logger receives connection and request problems. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) ensureDefaults() {
+	if c.MaxRequestBytes == 0 {
+		c.MaxRequestBytes = 100 << 20
+	}
+	if c.NumPartitions == 0 {
+		c.NumPartitions = 1
+	}
+	if c.DefaultReplicationFactor == 0 {
+		c.DefaultReplicationFactor = 1
+	}
+	if c.LogDefaults == (log.Config{}) {
+		c.LogDefaults = log.DefaultConfig()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Server is the Kafka wire server of one node. Serve runs one accept loop per
+// listener; each connection gets a reader goroutine (which decodes and handles its
+// requests in order) and a writer goroutine (which sends the responses, so reading
+// the next request overlaps with writing the last answer). Shutdown stops them all.
+type Server struct {
+	meta   *cluster.Local
+	parts  *replication.Manager
+	logs   *log.Manager
+	cfg    Config
+	logger *slog.Logger
+
+	// apiByKey indexes apis() by key; nil entries are unknown keys.
+	apiByKey []*api
+
+	// closing is closed by Shutdown: accept loops stop and long polls return.
+	closing chan struct{}
+
+	mu        sync.Mutex
+	shutdown  bool
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	// connWG counts connection goroutines (reader; each reader waits for its writer).
+	connWG sync.WaitGroup
+
+	connIDs atomic.Uint64
+}
+
+// NewServer returns a server answering from meta (cluster metadata), parts (the
+// local partition replicas) and logs (the node's log manager).
+func NewServer(cfg Config, meta *cluster.Local, parts *replication.Manager, logs *log.Manager) *Server {
+	cfg.ensureDefaults()
+	s := &Server{
+		meta:      meta,
+		parts:     parts,
+		logs:      logs,
+		cfg:       cfg,
+		logger:    cfg.Logger,
+		closing:   make(chan struct{}),
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*conn]struct{}),
+	}
+	for _, a := range apis() {
+		for int(a.Key) >= len(s.apiByKey) {
+			s.apiByKey = append(s.apiByKey, nil)
+		}
+		a := a
+		s.apiByKey[a.Key] = &a
+	}
+	return s
+}
+
+// lookup returns the served API for key, or nil.
+func (s *Server) lookup(key int16) *api {
+	if key < 0 || int(key) >= len(s.apiByKey) {
+		return nil
+	}
+	return s.apiByKey[key]
+}
+
+// Serve accepts connections on ln until Shutdown (then it returns nil) or until
+// ln fails for good (then it returns the error). It closes ln before returning.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+		ln.Close()
+	}()
+
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.isShutdown() {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
+			}
+			// Out of file descriptors and the like: wait and try again rather than
+			// spinning or giving up on the listener.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.logger.Warn("accept failed; retrying", "listener", ln.Addr().String(), "err", err, "backoff", backoff)
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-s.closing:
+				t.Stop()
+				return nil
+			}
+			continue
+		}
+		backoff = 0
+		s.startConn(nc, ln.Addr().String())
+	}
+}
+
+func (s *Server) isShutdown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutdown
+}
+
+func (s *Server) startConn(nc net.Conn, listener string) {
+	c := newConn(s, nc, ConnInfo{
+		ID:         s.connIDs.Add(1),
+		RemoteAddr: nc.RemoteAddr().String(),
+		Listener:   listener,
+	})
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.connWG.Done()
+		c.serve()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+}
+
+// Shutdown stops accepting, wakes long polls, lets each connection finish the
+// request it is handling and send its answers, then closes it. When ctx ends
+// first, the remaining connections are closed at once. It returns after every
+// connection goroutine has exited. Safe to call more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.shutdown {
+		s.shutdown = true
+		close(s.closing)
+	}
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.stopReading()
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.connWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return fmt.Errorf("kafka server shutdown: connections closed forcibly: %w", ctx.Err())
+	}
+}
+
+// NumConns is the number of open client connections.
+func (s *Server) NumConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}

@@ -1,0 +1,214 @@
+package replication
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tributary-io/tributary/broker/cluster"
+	"github.com/tributary-io/tributary/broker/log"
+)
+
+// Config configures a Manager.
+type Config struct {
+	// NodeID is this node: partitions whose replicas include it are hosted here.
+	NodeID int32
+	// LogDefaults are the broker-wide topic config defaults; a topic's overrides
+	// are applied on top with log.ApplyOverrides. Default log.DefaultConfig().
+	LogDefaults log.Config
+	// Logger receives reconciliation problems. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// SnapshotSource is what the Manager subscribes to; *cluster.Local has it.
+type SnapshotSource interface {
+	Subscribe(fn func(*cluster.Snapshot))
+}
+
+// Manager holds the Partitions this node hosts and keeps them in line with the
+// metadata snapshots it is given.
+type Manager struct {
+	logs   *log.Manager
+	cfg    Config
+	logger *slog.Logger
+
+	// parts is the current immutable table, swapped by reconcile; readers never lock.
+	parts atomic.Pointer[partTable]
+
+	// mu serialises reconciliations and Close.
+	mu     sync.Mutex
+	closed bool
+}
+
+// partTable is an immutable view of the hosted partitions.
+type partTable struct {
+	byTP map[log.TopicPartition]*Partition
+	// failed holds partitions the metadata assigns here whose log could not be opened.
+	failed map[log.TopicPartition]error
+}
+
+// NewManager returns a Manager over the logs of logs. It hosts nothing until it
+// receives a snapshot.
+func NewManager(logs *log.Manager, cfg Config) *Manager {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.LogDefaults == (log.Config{}) {
+		cfg.LogDefaults = log.DefaultConfig()
+	}
+	m := &Manager{logs: logs, cfg: cfg, logger: cfg.Logger}
+	m.parts.Store(&partTable{byTP: map[log.TopicPartition]*Partition{}, failed: map[log.TopicPartition]error{}})
+	return m
+}
+
+// Subscribe reconciles with src's current snapshot at once (so the partitions are
+// open when Subscribe returns) and after every later change.
+func (m *Manager) Subscribe(src SnapshotSource) {
+	src.Subscribe(m.Reconcile)
+}
+
+// Partition returns the local replica of topic/partition. The error wraps
+// cluster.ErrUnknownTopic when this node does not host it, or the error that kept
+// its log from opening.
+func (m *Manager) Partition(topic string, partition int32) (*Partition, error) {
+	tp := log.TopicPartition{Topic: topic, Partition: partition}
+	t := m.parts.Load()
+	if p, ok := t.byTP[tp]; ok {
+		return p, nil
+	}
+	if err, ok := t.failed[tp]; ok {
+		return nil, fmt.Errorf("partition %s/%d is offline: %w", topic, partition, err)
+	}
+	return nil, fmt.Errorf("partition %s/%d: %w", topic, partition, cluster.ErrUnknownTopic)
+}
+
+// Partitions returns every hosted partition, in no particular order.
+func (m *Manager) Partitions() []*Partition {
+	t := m.parts.Load()
+	out := make([]*Partition, 0, len(t.byTP))
+	for _, p := range t.byTP {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Reconcile brings the hosted partitions in line with snap: it opens logs of new
+// partitions, applies changed topic configs and leader epochs, and removes logs
+// of partitions that are gone (deleted topics, recreated topics with a new id,
+// and folders on disk the metadata does not know). Reconciliations are serialised.
+func (m *Manager) Reconcile(snap *cluster.Snapshot) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || snap == nil {
+		return
+	}
+	old := m.parts.Load()
+	next := &partTable{
+		byTP:   make(map[log.TopicPartition]*Partition, len(old.byTP)),
+		failed: make(map[log.TopicPartition]error),
+	}
+	for _, topic := range snap.Topics {
+		cfg, err := log.ApplyOverrides(m.cfg.LogDefaults, topic.Configs)
+		if err != nil {
+			// The metadata layer validated these when they were set; a failure here
+			// means the broker defaults changed under them. Keep serving with the
+			// defaults rather than taking the topic offline.
+			m.logger.Warn("topic configs do not apply; using broker defaults", "topic", topic.Name, "err", err)
+			cfg = m.cfg.LogDefaults
+		}
+		for _, pm := range topic.Partitions {
+			if !slices.Contains(pm.Replicas, m.cfg.NodeID) {
+				continue
+			}
+			tp := log.TopicPartition{Topic: topic.Name, Partition: pm.ID}
+			p, err := m.reconcilePartition(old.byTP[tp], tp, topic.ID, pm, cfg)
+			if err != nil {
+				m.logger.Error("cannot open partition log", "partition", tp.String(), "err", err)
+				next.failed[tp] = err
+				continue
+			}
+			next.byTP[tp] = p
+		}
+	}
+	m.parts.Store(next)
+
+	// Removals run after the swap so new lookups no longer find removed partitions.
+	for tp, p := range old.byTP {
+		if next.byTP[tp] == p {
+			continue
+		}
+		p.markRemoved()
+		if _, reopened := next.byTP[tp]; reopened {
+			continue // replaced by a new topic id; reconcilePartition removed the old log
+		}
+		if err := m.logs.Remove(tp); err != nil {
+			m.logger.Error("cannot remove partition log", "partition", tp.String(), "err", err)
+		}
+	}
+	for _, tp := range m.logs.Partitions() {
+		if _, ok := next.byTP[tp]; ok {
+			continue
+		}
+		if _, ok := next.failed[tp]; ok {
+			continue // keep the data of a partition we could not open
+		}
+		if _, ok := old.byTP[tp]; ok {
+			continue // removed above
+		}
+		m.logger.Info("removing partition log unknown to the metadata", "partition", tp.String())
+		if err := m.logs.Remove(tp); err != nil {
+			m.logger.Error("cannot remove stray partition log", "partition", tp.String(), "err", err)
+		}
+	}
+}
+
+// reconcilePartition returns the Partition for tp in its new state: the existing
+// one updated, or a newly opened one.
+func (m *Manager) reconcilePartition(cur *Partition, tp log.TopicPartition, id cluster.UUID, pm cluster.Partition, cfg log.Config) (*Partition, error) {
+	if cur != nil && cur.topicID == id {
+		if cur.log.Config() != cfg {
+			if err := cur.log.SetConfig(cfg); err != nil {
+				m.logger.Error("cannot apply topic config", "partition", tp.String(), "err", err)
+			}
+		}
+		cur.setMeta(pm)
+		return cur, nil
+	}
+	if cur != nil {
+		// Same name, new topic id: the topic was deleted and recreated between
+		// two snapshots. The old data must not show through.
+		cur.markRemoved()
+		if err := m.logs.Remove(tp); err != nil {
+			return nil, fmt.Errorf("remove log of replaced topic %s: %w", tp, err)
+		}
+	}
+	l, err := m.logs.GetOrCreate(tp, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open log %s: %w", tp, err)
+	}
+	if l.Config() != cfg {
+		// GetOrCreate returns an already open log as is.
+		if err := l.SetConfig(cfg); err != nil {
+			return nil, fmt.Errorf("configure log %s: %w", tp, err)
+		}
+	}
+	return newPartition(tp, id, l, pm), nil
+}
+
+// Close stops reconciling and marks every partition removed, which wakes their
+// waiters. It does not close the logs: the log.Manager owns them. Calling it again
+// does nothing.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	for _, p := range m.parts.Load().byTP {
+		p.markRemoved()
+	}
+	return nil
+}
