@@ -11,6 +11,14 @@ var (
 	ErrInvalidReplicationFactor = errors.New("cluster: invalid replication factor")       // INVALID_REPLICATION_FACTOR
 	ErrInvalidConfig            = errors.New("cluster: invalid topic config")             // INVALID_CONFIG
 	ErrReservedTopic            = errors.New("cluster: internal topic cannot be changed") // TOPIC_AUTHORIZATION_FAILED / INVALID_REQUEST
+	// ErrInvalidReplicaAssignment: a manual assignment names an unknown broker, repeats
+	// one, or mixes replication factors (INVALID_REPLICA_ASSIGNMENT).
+	ErrInvalidReplicaAssignment = errors.New("cluster: invalid replica assignment")
+	// ErrInvalidCommand: a command the state machine cannot apply because it is
+	// malformed (a proposer bug or a damaged command log), not because of the state.
+	ErrInvalidCommand = errors.New("cluster: invalid command")
+	// ErrClosed: the Local driver was closed, or a failed write left it unusable.
+	ErrClosed = errors.New("cluster: metadata store closed")
 )
 
 // UUID is a Kafka topic id.
@@ -18,19 +26,19 @@ type UUID [16]byte
 
 // Broker is one node as clients see it.
 type Broker struct {
-	ID   int32
-	Host string
-	Port int32
-	Rack string // empty when none
+	ID   int32  `json:"id"`
+	Host string `json:"host"`
+	Port int32  `json:"port"`
+	Rack string `json:"rack,omitempty"` // empty when none
 }
 
 // Partition is one partition's placement.
 type Partition struct {
-	ID          int32
-	Leader      int32
-	LeaderEpoch int32
-	Replicas    []int32
-	ISR         []int32
+	ID          int32   `json:"id"`
+	Leader      int32   `json:"leader"`
+	LeaderEpoch int32   `json:"leader_epoch"`
+	Replicas    []int32 `json:"replicas"`
+	ISR         []int32 `json:"isr"`
 }
 
 // Topic is a topic's metadata. Configs holds only the overrides; the effective
