@@ -10,6 +10,12 @@ const HeaderSize = 61
 // MagicV2 is the only message format the broker accepts.
 const MagicV2 = 2
 
+// MaxDecompressedSize caps the decompressed size of one batch's records. A batch
+// that inflates beyond it fails with ErrInvalidRecord, so a few kilobytes of
+// hostile input cannot make the broker allocate gigabytes. 64 MiB is far above
+// Kafka's default message.max.bytes (1 MiB) times any realistic compression ratio.
+const MaxDecompressedSize = 64 << 20
+
 // Offsets of header fields, for in-place patches.
 const (
 	offBaseOffset           = 0

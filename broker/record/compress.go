@@ -15,12 +15,6 @@ import (
 	"github.com/pierrec/lz4/v4"
 )
 
-// MaxDecompressedSize caps the decompressed size of one batch's records. A batch
-// that inflates beyond it fails with ErrInvalidRecord, so a few kilobytes of
-// hostile input cannot make the broker allocate gigabytes. 64 MiB is far above
-// Kafka's default message.max.bytes (1 MiB) times any realistic compression ratio.
-const MaxDecompressedSize = 64 << 20
-
 // maxPooledBuffer is the largest scratch buffer kept for reuse; rarer, larger
 // batches get a buffer that is left to the garbage collector afterwards.
 const maxPooledBuffer = 8 << 20

@@ -19,5 +19,22 @@
 //
 // The CRC-32C (Castagnoli) covers everything from attributes to the end of the batch.
 //
+// The append path a caller writes:
+//
+//	for len(buf) > 0 {
+//		batch, rest, h, err := record.Next(buf) // header only; ErrTooShort = torn tail
+//		_, err = record.Validate(batch)         // length, CRC, counts
+//		err = record.ValidateRecords(batch)     // only where records must be checked
+//		record.SetBaseOffset(batch, next)       // outside the CRC
+//		record.SetPartitionLeaderEpoch(batch, epoch)
+//		buf = rest
+//	}
+//
+// Errors are the sentinels in api.go, wrapped with context (batch offset, field);
+// classify them with errors.Is. Decompression is capped at MaxDecompressedSize
+// per batch. The only package-level state is the immutable CRC table and
+// sync.Pools caching codec state and scratch buffers, which hold nothing between
+// calls; the package starts no goroutines.
+//
 // This package imports nothing of Tributary's; it must stay a leaf.
 package record
