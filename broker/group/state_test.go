@@ -79,10 +79,10 @@ var transitions = []transition{
 		event: func(h *harness, _ []string) []Waiter {
 			h.advance(19 * time.Second)
 			w := h.join(jreq("", "b"))
-			h.advance(time.Second)  // 20s: extended by min(20s, 10s remaining)
+			h.advance(time.Second) // 20s: extended by min(20s, 10s remaining)
 			h.advance(9 * time.Second)
 			h.held(w)
-			h.join(jreq("", "c"))    // would extend again, but the budget is spent
+			h.join(jreq("", "c"))  // would extend again, but the budget is spent
 			h.advance(time.Second) // 30s
 			return []Waiter{1, w}
 		},
