@@ -3,6 +3,7 @@ package kafka
 import (
 	"fmt"
 	"net"
+	"slices"
 	"syscall"
 )
 
@@ -45,24 +46,32 @@ func writeSpliced(nc net.Conn, f *outFrame) error {
 
 // writeCopied writes a frame by reading its regions into memory.
 func writeCopied(nc net.Conn, f *outFrame) error {
-	var size int64
+	out, err := f.appendBytes(nil)
+	if err != nil {
+		return err
+	}
+	_, err = nc.Write(out)
+	return err
+}
+
+// appendBytes appends the whole frame to dst, reading its regions with ReadAt.
+func (f *outFrame) appendBytes(dst []byte) ([]byte, error) {
+	size := int64(len(f.buf))
 	for _, sg := range f.segs {
 		size += sg.region.Len
 	}
-	out := make([]byte, 0, int64(len(f.buf))+size)
+	dst = slices.Grow(dst, int(size))
 	pos := 0
 	for _, sg := range f.segs {
-		out = append(out, f.buf[pos:sg.at]...)
+		dst = append(dst, f.buf[pos:sg.at]...)
 		pos = sg.at
-		n := len(out)
-		out = out[:n+int(sg.region.Len)]
-		if _, err := sg.region.File.ReadAt(out[n:], sg.region.Pos); err != nil {
-			return fmt.Errorf("read %s at %d: %w", sg.region.File.Name(), sg.region.Pos, err)
+		n := len(dst)
+		dst = dst[:n+int(sg.region.Len)]
+		if _, err := sg.region.File.ReadAt(dst[n:], sg.region.Pos); err != nil {
+			return dst[:n], fmt.Errorf("read %s at %d: %w", sg.region.File.Name(), sg.region.Pos, err)
 		}
 	}
-	out = append(out, f.buf[pos:]...)
-	_, err := nc.Write(out)
-	return err
+	return append(dst, f.buf[pos:]...), nil
 }
 
 // rawConn is the part of syscall.RawConn the sendfile helpers use.

@@ -159,6 +159,14 @@ func (p *Partition) Unwatch(w *Waiter) {
 	p.waitMu.Unlock()
 }
 
+// NumWaiters is how many waiters watch the partition (parked fetches), for
+// metrics and tests.
+func (p *Partition) NumWaiters() int {
+	p.waitMu.Lock()
+	defer p.waitMu.Unlock()
+	return len(p.waiters)
+}
+
 // notify signals every waiter.
 func (p *Partition) notify() {
 	p.waitMu.Lock()
