@@ -47,11 +47,11 @@ func (b *syncBuffer) String() string {
 // testServer is a Server on a loopback port with real metadata, logs and replicas
 // in a temp dir.
 type testServer struct {
-	s     *Server
-	addr  string
-	meta  *cluster.Local
-	logs  *log.Manager
-	parts *replication.Manager
+	s      *Server
+	addr   string
+	meta   *cluster.Local
+	logs   *log.Manager
+	parts  *replication.Manager
 	logOut *syncBuffer
 }
 
