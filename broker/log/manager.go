@@ -52,8 +52,8 @@ type Manager struct {
 	logger *slog.Logger
 
 	mu     sync.Mutex
-	logs   map[TopicPartition]*Log      // open logs
-	onDisk map[TopicPartition]struct{}  // folders found at start, not opened yet
+	logs   map[TopicPartition]*Log     // open logs
+	onDisk map[TopicPartition]struct{} // folders found at start, not opened yet
 	closed bool
 
 	// The cleaner goroutine: started once by Start, stopped by Close.
