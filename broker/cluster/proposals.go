@@ -146,11 +146,15 @@ func (l *Local) AddPartitions(name string, total int32, assignment [][]int32, va
 
 // SetTopicConfigs replaces a topic's config overrides after validating them.
 func (l *Local) SetTopicConfigs(name string, configs map[string]string, validateOnly bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// An unknown topic is reported before bad configs, as Kafka does.
+	if _, ok := l.meta.Snapshot().Topics[name]; !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
 	if err := ValidateTopicConfigs(configs); err != nil {
 		return fmt.Errorf("set configs of %s: %w", name, err)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if _, err := l.propose(Command{SetTopicConfigs: &TopicConfigChange{Name: name, Configs: configs}}, validateOnly); err != nil {
 		return fmt.Errorf("set configs of %s: %w", name, err)
 	}

@@ -33,6 +33,10 @@ var errorCodes = []struct {
 	{cluster.ErrInvalidReplicationFactor, kerr.InvalidReplicationFactor},
 	{cluster.ErrInvalidConfig, kerr.InvalidConfig},
 	{cluster.ErrReservedTopic, kerr.InvalidRequest},
+	{cluster.ErrInvalidReplicaAssignment, kerr.InvalidReplicaAssignment},
+	// A closed metadata store is a broker shutting down, or one whose metadata
+	// disk failed; either way the client should retry, elsewhere or later.
+	{cluster.ErrClosed, kerr.KafkaStorageError},
 }
 
 // errorCode returns the Kafka error code for err: 0 for nil, the mapped code for a
