@@ -98,7 +98,9 @@ func (s *Server) createTopic(rt *kmsg.CreateTopicsRequestTopic, validateOnly boo
 // 0, 1, 2, ... without gaps.
 func replicaAssignment(in []kmsg.CreateTopicsRequestTopicReplicaAssignment) ([][]int32, error) {
 	sorted := slices.Clone(in)
-	slices.SortFunc(sorted, func(a, b kmsg.CreateTopicsRequestTopicReplicaAssignment) int { return int(a.Partition) - int(b.Partition) })
+	slices.SortFunc(sorted, func(a, b kmsg.CreateTopicsRequestTopicReplicaAssignment) int {
+		return int(a.Partition) - int(b.Partition)
+	})
 	out := make([][]int32, len(sorted))
 	for i, a := range sorted {
 		if a.Partition != int32(i) {

@@ -138,7 +138,9 @@ func TestAdminAlterConfigs(t *testing.T) {
 		}
 		return e.adm.AlterTopicConfigsState(testCtx(t), ops, "altered")
 	}
-	set := func(name, v string) kadm.AlterConfig { return kadm.AlterConfig{Op: kadm.SetConfig, Name: name, Value: &v} }
+	set := func(name, v string) kadm.AlterConfig {
+		return kadm.AlterConfig{Op: kadm.SetConfig, Name: name, Value: &v}
+	}
 	tests := []struct {
 		name     string
 		alter    func(bool, ...kadm.AlterConfig) (kadm.AlterConfigsResponses, error)

