@@ -52,6 +52,10 @@ type Log struct {
 
 	// Owned by cpMu: what log.checkpoint holds.
 	onDisk checkpoint
+
+	// testHook, when set by a test, can fail an operation at a named point
+	// (see hook); nil in production.
+	testHook func(point string) error
 }
 
 func buildOptions(opts []Option) options {

@@ -41,6 +41,9 @@ func (l *Log) swapLocked(groups [][]candidate, outs []*segment) error {
 	if first < 0 {
 		return nil // nothing to replace
 	}
+	if err := l.hook("before-commit"); err != nil {
+		return err
+	}
 	swapPath := segmentPath(l.dir, first, swapExt)
 	if err := writeFileAtomic(swapPath, manifest); err != nil {
 		for i, out := range outs {
@@ -53,7 +56,14 @@ func (l *Log) swapLocked(groups [][]candidate, outs []*segment) error {
 	}
 	// Committed: from here on a failure leaves the swap for the next Open to
 	// finish, and the log refuses appends until then.
-	err := applySwap(l.dir, manifest)
+	if err := l.hook("committed"); err != nil {
+		return err
+	}
+	err := applySwap(l.dir, manifest, l.hook)
+	var crash hookError
+	if errors.As(err, &crash) {
+		return err
+	}
 	if err == nil {
 		err = os.Remove(swapPath)
 	}
@@ -93,7 +103,7 @@ func (l *Log) swapLocked(groups [][]candidate, outs []*segment) error {
 
 // applySwap carries out a committed swap record; every step may already have
 // been done by an interrupted earlier attempt.
-func applySwap(dir string, manifest []byte) error {
+func applySwap(dir string, manifest []byte, hook func(string) error) error {
 	groups, err := parseSwap(manifest)
 	if err != nil {
 		return err
@@ -105,6 +115,9 @@ func applySwap(dir string, manifest []byte) error {
 			if err := os.Rename(final+cleanedExt, final); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("swap in %s: %w", final, err)
 			}
+		}
+		if err := hook("renamed"); err != nil {
+			return err
 		}
 		for _, b := range g[1:] {
 			if err := removeSegmentFiles(dir, b); err != nil {
@@ -155,12 +168,29 @@ func completeSwaps(dir string, logger *slog.Logger) error {
 			return fmt.Errorf("read %s: %w", path, err)
 		}
 		logger.Info("completing an interrupted compaction swap", "record", path)
-		if err := applySwap(dir, manifest); err != nil {
+		if err := applySwap(dir, manifest, func(string) error { return nil }); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		if err := os.Remove(path); err != nil {
 			return fmt.Errorf("remove %s: %w", path, err)
 		}
+	}
+	return nil
+}
+
+// hookError is a failure injected by a test at a named point; the operation
+// stops there as if the process had crashed.
+type hookError struct{ error }
+
+func (e hookError) Unwrap() error { return e.error }
+
+// hook calls the test hook, if any.
+func (l *Log) hook(point string) error {
+	if l.testHook == nil {
+		return nil
+	}
+	if err := l.testHook(point); err != nil {
+		return hookError{err}
 	}
 	return nil
 }
