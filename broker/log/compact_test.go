@@ -205,19 +205,19 @@ func TestCompactTransactions(t *testing.T) {
 	ts := clk.Ms()
 	v := func(s string) []byte { return []byte(s) }
 	appends := [][]byte{
-		batchOf(t, kv{key: v("x"), value: v("plain-x"), ts: ts}),               // 0: superseded by the committed txn
-		batchOf(t, kv{key: v("z"), value: v("plain-z"), ts: ts}),               // 1: stays: z's txn is unfinished
-		txnBatch(t, 7, ts, kv{key: v("x"), value: v("aborted"), ts: ts}),       // 2: aborted, not 7's last batch
-		controlBatch(t, 7, false, ts),                                          // 3: abort marker stays
-		txnBatch(t, 7, ts, kv{key: v("w"), value: v("w-old"), ts: ts}),         // 4: 7's last data batch stays whole
-		controlBatch(t, 7, true, ts),                                           // 5
-		txnBatch(t, 8, ts, kv{key: v("x"), value: v("committed"), ts: ts}),     // 6
-		controlBatch(t, 8, true, ts),                                           // 7
-		batchOf(t, kv{key: v("w"), value: v("w-new"), ts: ts}),                 // 8
+		batchOf(t, kv{key: v("x"), value: v("plain-x"), ts: ts}),                // 0: superseded by the committed txn
+		batchOf(t, kv{key: v("z"), value: v("plain-z"), ts: ts}),                // 1: stays: z's txn is unfinished
+		txnBatch(t, 7, ts, kv{key: v("x"), value: v("aborted"), ts: ts}),        // 2: aborted, not 7's last batch
+		controlBatch(t, 7, false, ts),                                           // 3: abort marker stays
+		txnBatch(t, 7, ts, kv{key: v("w"), value: v("w-old"), ts: ts}),          // 4: 7's last data batch stays whole
+		controlBatch(t, 7, true, ts),                                            // 5
+		txnBatch(t, 8, ts, kv{key: v("x"), value: v("committed"), ts: ts}),      // 6
+		controlBatch(t, 8, true, ts),                                            // 7
+		batchOf(t, kv{key: v("w"), value: v("w-new"), ts: ts}),                  // 8
 		buildBatch(t, record.None, 9, kv{key: v("w"), value: v("w-9"), ts: ts}), // 9: 9's only batch, superseded... but kept
-		txnBatch(t, 10, ts, kv{key: v("z"), value: v("open"), ts: ts}),         // 10: no marker yet
-		batchOf(t, kv{key: nil, value: v("no key"), ts: ts}),                   // 11: null key goes
-		batchOf(t, kv{key: v("w"), value: v("w-last"), ts: ts}),                // 12
+		txnBatch(t, 10, ts, kv{key: v("z"), value: v("open"), ts: ts}),          // 10: no marker yet
+		batchOf(t, kv{key: nil, value: v("no key"), ts: ts}),                    // 11: null key goes
+		batchOf(t, kv{key: v("w"), value: v("w-last"), ts: ts}),                 // 12
 	}
 	for _, b := range appends {
 		mustAppend(t, l, b)
