@@ -178,7 +178,11 @@ func consumeLoop(ctx context.Context, cl *kgo.Client, f consumeFlags, handle fun
 		fetches.EachError(func(topic string, p int32, err error) {
 			if fetchErr == nil && !errors.Is(err, context.DeadlineExceeded) &&
 				!errors.Is(err, context.Canceled) && !errors.Is(err, kgo.ErrClientClosed) {
-				fetchErr = fmt.Errorf("fetch %s/%d: %w", topic, p, err)
+				if topic == "" { // a client-wide error, such as failing to join the group
+					fetchErr = err
+				} else {
+					fetchErr = fmt.Errorf("fetch %s/%d: %w", topic, p, err)
+				}
 			}
 		})
 		var handleErr error
