@@ -239,3 +239,40 @@ func TestAdminAlterConfigsErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminAlterConfigsDuplicateResource names one topic twice in one request:
+// both answers are INVALID_REQUEST and nothing changes, for both alter APIs.
+func TestAdminAlterConfigsDuplicateResource(t *testing.T) {
+	e := startAdminEnv(t, "")
+	e.createTopic("twice", 1, nil)
+	legacy := kmsg.NewPtrAlterConfigsRequest()
+	incremental := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	for range 2 {
+		lr := kmsg.NewAlterConfigsRequestResource()
+		lr.ResourceType, lr.ResourceName = kmsg.ConfigResourceTypeTopic, "twice"
+		lc := kmsg.NewAlterConfigsRequestResourceConfig()
+		lc.Name, lc.Value = "retention.ms", strp("5")
+		lr.Configs = append(lr.Configs, lc)
+		legacy.Resources = append(legacy.Resources, lr)
+
+		ir := kmsg.NewIncrementalAlterConfigsRequestResource()
+		ir.ResourceType, ir.ResourceName = kmsg.ConfigResourceTypeTopic, "twice"
+		ic := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		ic.Name, ic.Value = "retention.ms", strp("5")
+		ir.Configs = append(ir.Configs, ic)
+		incremental.Resources = append(incremental.Resources, ir)
+	}
+	for _, r := range e.request(legacy).(*kmsg.AlterConfigsResponse).Resources {
+		if r.ErrorCode != kerr.InvalidRequest.Code {
+			t.Errorf("legacy: error %d, want INVALID_REQUEST", r.ErrorCode)
+		}
+	}
+	for _, r := range e.request(incremental).(*kmsg.IncrementalAlterConfigsResponse).Resources {
+		if r.ErrorCode != kerr.InvalidRequest.Code {
+			t.Errorf("incremental: error %d, want INVALID_REQUEST", r.ErrorCode)
+		}
+	}
+	if c := e.describeTopicConfigs("twice")["retention.ms"]; c.Source != kmsg.ConfigSourceDefaultConfig {
+		t.Fatalf("retention.ms changed: %+v", c)
+	}
+}
