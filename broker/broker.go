@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/tributary-io/tributary/broker/cluster"
+	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/kafka"
 	"github.com/tributary-io/tributary/broker/log"
 	"github.com/tributary-io/tributary/broker/replication"
@@ -29,6 +30,7 @@ type Broker struct {
 	meta    *cluster.Local
 	parts   *replication.Manager
 	srv     *kafka.Server
+	groups  *group.Coordinator
 	addrs   []net.Addr
 	serveWG sync.WaitGroup // one Serve goroutine per listener
 }
@@ -126,6 +128,11 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		Logger:                   cfg.Logger.With("component", "kafka"),
 		Now:                      cfg.Now,
 	}, b.meta, b.parts, b.logs)
+	if err := b.startGroups(ctx); err != nil {
+		closeListeners(lns)
+		return err
+	}
+	b.srv.SetGroups(b.groups)
 	for _, ln := range lns {
 		b.addrs = append(b.addrs, ln.Addr())
 		b.serveWG.Add(1)
@@ -180,6 +187,9 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 // closeStores closes what Start opened, in reverse order.
 func (b *Broker) closeStores() error {
 	var errs []error
+	if b.groups != nil {
+		b.groups.Stop()
+	}
 	if b.parts != nil {
 		if err := b.parts.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close partitions: %w", err))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/log"
 )
 
@@ -40,6 +41,10 @@ type Config struct {
 	LogDefaults log.Config
 	// CleanerInterval is how often retention, compaction and flush.ms run. Default 5s.
 	CleanerInterval time.Duration
+	// Groups configures the group coordinator (group.* and offsets.* settings);
+	// each field's default is written on group.Config. Its clock and logger default
+	// to the broker's.
+	Groups group.Config
 	// Logger receives the broker's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.

@@ -41,6 +41,17 @@ func apis() []api {
 		{Key: 1, MinVersion: 4, MaxVersion: 17, Serve: (*Server).handleFetch},
 		{Key: 2, MinVersion: 1, MaxVersion: 10, Serve: (*Server).handleListOffsets},
 		{Key: 3, MinVersion: 0, MaxVersion: 13, Serve: (*Server).handleMetadata},
+		// Groups and offsets (broker/group). OffsetCommit/OffsetFetch v10 name topics
+		// by id and FindCoordinator v6 adds share groups: not served.
+		{Key: 8, MinVersion: 0, MaxVersion: 9, Serve: (*Server).handleOffsetCommit},
+		{Key: 9, MinVersion: 0, MaxVersion: 9, Serve: (*Server).handleOffsetFetch},
+		{Key: 10, MinVersion: 0, MaxVersion: 5, Serve: (*Server).handleFindCoordinator},
+		{Key: 11, MinVersion: 0, MaxVersion: 9, Serve: (*Server).handleJoinGroup},
+		{Key: 12, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleHeartbeat},
+		{Key: 13, MinVersion: 0, MaxVersion: 5, Serve: (*Server).handleLeaveGroup},
+		{Key: 14, MinVersion: 0, MaxVersion: 5, Serve: (*Server).handleSyncGroup},
+		{Key: 15, MinVersion: 0, MaxVersion: 6, Serve: (*Server).handleDescribeGroups},
+		{Key: 16, MinVersion: 0, MaxVersion: 5, Serve: (*Server).handleListGroups},
 		// v5 (KIP-1242: the client names the cluster and node it expects) is not served.
 		{Key: 18, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleAPIVersions},
 		{Key: 19, MinVersion: 0, MaxVersion: 7, Serve: (*Server).handleCreateTopics},
@@ -50,7 +61,9 @@ func apis() []api {
 		{Key: 33, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleAlterConfigs},
 		{Key: 35, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleDescribeLogDirs},
 		{Key: 37, MinVersion: 0, MaxVersion: 3, Serve: (*Server).handleCreatePartitions},
+		{Key: 42, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleDeleteGroups},
 		{Key: 44, MinVersion: 0, MaxVersion: 1, Serve: (*Server).handleIncrementalAlterConfigs},
+		{Key: 47, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleOffsetDelete},
 		{Key: 60, MinVersion: 0, MaxVersion: 1, Serve: (*Server).handleDescribeCluster},
 	}
 }

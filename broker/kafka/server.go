@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/broker/cluster"
+	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/log"
 	"github.com/tributary-io/tributary/broker/replication"
 )
@@ -70,6 +71,9 @@ type Server struct {
 	logs   *log.Manager
 	cfg    Config
 	logger *slog.Logger
+	// groups is the group coordinator (SetGroups); nil answers group APIs with
+	// COORDINATOR_NOT_AVAILABLE.
+	groups *group.Coordinator
 
 	// apiByKey indexes apis() by key; nil entries are unknown keys.
 	apiByKey []*api
