@@ -156,15 +156,11 @@ func (l *Log) maintain() error {
 	for _, s := range segs[:len(segs)-1] {
 		rolledDirty = rolledDirty || s.flushedSize < s.size
 	}
-	var errs []error
-	for _, s := range segs {
-		if s.indexBad.Load() {
-			if err := l.rebuildIndexLocked(s); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
 	l.mu.Unlock()
+	var errs []error
+	if err := l.repairIndexes(); err != nil {
+		errs = append(errs, err)
+	}
 
 	if (dueByTime && activeDirty) || rolledDirty {
 		if err := l.flush(dueByTime && activeDirty, true); err != nil {
@@ -181,6 +177,24 @@ func (l *Log) maintain() error {
 	}
 	if err := l.saveCheckpoint(); err != nil {
 		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// repairIndexes rebuilds the indexes that readers found wrong.
+func (l *Log) repairIndexes() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.checkOpen(); err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range l.list() {
+		if s.indexBad.Load() {
+			if err := l.rebuildIndexLocked(s); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -53,6 +53,9 @@ type Log struct {
 	// Owned by cpMu: what log.checkpoint holds.
 	onDisk checkpoint
 
+	// scannedOnOpen counts the bytes recovery read and checked on Open.
+	scannedOnOpen int64
+
 	// testHook, when set by a test, can fail an operation at a named point
 	// (see hook); nil in production.
 	testHook func(point string) error

@@ -182,6 +182,7 @@ func (l *Log) checkSegment(s *segment, size, limit, recovery int64) error {
 		if err != nil {
 			return err
 		}
+		l.scannedOnOpen += end - from
 		if errors.Is(damage, errIndexMismatch) || (damage == nil && !rebuild && !l.timeIndexHolds(s)) {
 			if attempt > 0 {
 				return fmt.Errorf("%s: index check failed after a rebuild", s.path(logExt))
@@ -308,6 +309,11 @@ func scanInto(s *segment, from, fromOff, size, limit, interval int64) (end int64
 		if err != nil {
 			if !isDamage(err) && !errors.Is(err, errIndexMismatch) {
 				return pos, nil, fmt.Errorf("scan %s at %d: %w", s.path(logExt), pos, err)
+			}
+			if pos == from && from > 0 && !errors.Is(err, errIndexMismatch) {
+				// The scan started at an index entry: suspect the entry before
+				// the data. A rescan from the start judges the data.
+				err = fmt.Errorf("no valid batch at index position %d (%w): %w", pos, err, errIndexMismatch)
 			}
 			return pos, s.corrupt(pos, err), nil
 		}
