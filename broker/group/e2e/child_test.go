@@ -1,6 +1,97 @@
 package e2e
 
-// childEnv names the consumer process mode of the test binary (see TestSIGKILL).
-const childEnv = "TRIBUTARY_GROUP_E2E_CHILD"
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
 
-func runChild() int { return 2 }
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// The test binary doubles as a consumer process (TestMain runs runChild when
+// childEnv is set), so TestSIGKILL can kill a real process without LeaveGroup.
+const (
+	childEnv      = "TRIBUTARY_GROUP_E2E_CHILD"
+	childAddrEnv  = "TRIBUTARY_GROUP_E2E_ADDR"
+	childGroupEnv = "TRIBUTARY_GROUP_E2E_GROUP"
+	childTopicEnv = "TRIBUTARY_GROUP_E2E_TOPIC"
+	// childSessionTimeout is the consumers' session.timeout.ms: how long the
+	// coordinator waits for a killed consumer.
+	childSessionTimeout = 6 * time.Second
+)
+
+// runChild consumes until killed. For every poll it prints the records it
+// processed ("rec <partition> <offset>"), flushes, commits them synchronously,
+// and prints what the commit acknowledged ("commit <partition> <next offset>").
+// It also prints its assignments ("assigned <partitions>").
+func runChild() int {
+	// out is shared by the poll loop and the assignment callback.
+	var mu sync.Mutex
+	out := bufio.NewWriter(os.Stdout)
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(os.Getenv(childAddrEnv)),
+		kgo.ConsumerGroup(os.Getenv(childGroupEnv)),
+		kgo.ConsumeTopics(os.Getenv(childTopicEnv)),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		kgo.SessionTimeout(childSessionTimeout),
+		kgo.HeartbeatInterval(500*time.Millisecond),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			var ps []string
+			for _, parts := range m {
+				for _, p := range parts {
+					ps = append(ps, fmt.Sprint(p))
+				}
+			}
+			sort.Strings(ps)
+			mu.Lock()
+			fmt.Fprintln(out, "assigned "+strings.Join(ps, ","))
+			out.Flush()
+			mu.Unlock()
+		}),
+	)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	for {
+		fs := cl.PollRecords(ctx, 200)
+		if fs.IsClientClosed() {
+			return 0
+		}
+		var recs []*kgo.Record
+		mu.Lock()
+		fs.EachRecord(func(r *kgo.Record) {
+			fmt.Fprintf(out, "rec %d %d\n", r.Partition, r.Offset)
+			recs = append(recs, r)
+		})
+		out.Flush()
+		mu.Unlock()
+		if len(recs) == 0 {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := cl.CommitRecords(cctx, recs...)
+		cancel()
+		if err != nil {
+			continue // not committed: these records may be consumed again
+		}
+		next := map[int32]int64{}
+		for _, r := range recs {
+			next[r.Partition] = max(next[r.Partition], r.Offset+1)
+		}
+		mu.Lock()
+		for p, o := range next {
+			fmt.Fprintf(out, "commit %d %d\n", p, o)
+		}
+		out.Flush()
+		mu.Unlock()
+	}
+}
