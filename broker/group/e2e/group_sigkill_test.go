@@ -22,9 +22,9 @@ type consumerProc struct {
 	lines sync.WaitGroup
 
 	mu        sync.Mutex
-	recs      []tpo            // processed, in order
-	commits   map[int32]int64  // latest acknowledged commit per partition
-	assigned  []string         // assignment lines
+	recs      []tpo           // processed, in order
+	commits   map[int32]int64 // latest acknowledged commit per partition
+	assigned  []string        // assignment lines
 	firstSeen map[int32]time.Time
 	orderErr  string // a record processed again below its own acknowledged commit
 }
