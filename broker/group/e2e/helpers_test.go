@@ -47,12 +47,7 @@ func startBroker(t *testing.T, dir string) (*broker.Broker, string) {
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			stopBroker(t, b)
-		}
-	})
+	t.Cleanup(func() { stopBroker(t, b) }) // a second Shutdown does nothing
 	return b, b.Addrs()[0].String()
 }
 
@@ -122,10 +117,10 @@ type owners struct {
 	mu        sync.Mutex
 	by        map[string]map[int32]bool // consumer -> owned partitions
 	violation string
-	events    int
+	events    map[string]int // callbacks per consumer
 }
 
-func newOwners() *owners { return &owners{by: map[string]map[int32]bool{}} }
+func newOwners() *owners { return &owners{by: map[string]map[int32]bool{}, events: map[string]int{}} }
 
 // opts returns the callbacks that keep the table for consumer name.
 func (o *owners) opts(name string) []kgo.Opt {
@@ -139,7 +134,7 @@ func (o *owners) opts(name string) []kgo.Opt {
 func (o *owners) assign(name string, m map[string][]int32) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.events++
+	o.events[name]++
 	if o.by[name] == nil {
 		o.by[name] = map[int32]bool{}
 	}
@@ -158,7 +153,7 @@ func (o *owners) assign(name string, m map[string][]int32) {
 func (o *owners) revoke(name string, m map[string][]int32) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.events++
+	o.events[name]++
 	for _, ps := range m {
 		for _, p := range ps {
 			delete(o.by[name], p)
@@ -215,4 +210,11 @@ func (o *owners) err() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.violation
+}
+
+// eventCount is how many assignment callbacks consumer name has had.
+func (o *owners) eventCount(name string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.events[name]
 }
