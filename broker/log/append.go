@@ -182,27 +182,20 @@ func (l *Log) shouldRoll(s *segment, size, first, lastBase, nowMs int64, cfg *Co
 }
 
 // rollLocked seals the active segment and starts a new one at base. An empty
-// active segment is replaced rather than kept.
+// active segment is kept too (retention removes it): its name keeps the log's
+// start where it was across a reopen.
 // REQUIRES: mu.
 func (l *Log) rollLocked(base int64) (*segment, error) {
 	segs := l.list()
 	old := segs[len(segs)-1]
-	if old.size == 0 {
-		if old.base == base {
-			return old, nil
-		}
-		segs = segs[:len(segs)-1]
-		old.file.release()
-		if err := removeSegmentFiles(l.dir, old.base); err != nil {
-			return nil, fmt.Errorf("roll: remove empty segment: %w", err)
-		}
-	} else {
-		old.mu.Lock()
-		old.addTimeEntryLocked()
-		old.mu.Unlock()
-		if err := old.writeIndexesLocked(); err != nil {
-			return nil, fmt.Errorf("roll: %w", err)
-		}
+	if old.base == base {
+		return old, nil // still empty: nothing to roll
+	}
+	old.mu.Lock()
+	old.addTimeEntryLocked()
+	old.mu.Unlock()
+	if err := old.writeIndexesLocked(); err != nil {
+		return nil, fmt.Errorf("roll: %w", err)
 	}
 	s, err := newSegment(l.dir, base)
 	if err != nil {

@@ -344,7 +344,6 @@ func (l *Log) cleanGroup(g []candidate, m *keyMap, cfg *Config, nowMs int64, tom
 		return fail(err)
 	}
 	out.size = pos
-	out.next = max(out.next, g[len(g)-1].next)
 	out.flushedSize, out.flushedNext = out.size, out.next
 	out.idxOnDisk, out.tidxOnDisk = len(out.index), len(out.tindex)
 	st.BytesAfter = pos

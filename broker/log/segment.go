@@ -61,7 +61,7 @@ type segment struct {
 
 	mu     sync.RWMutex
 	size   int64        // bytes of whole batches; readers never look past it
-	next   int64        // above every offset in the segment, at most the next segment's base
+	next   int64        // offset after the segment's last batch; base when empty
 	index  []indexEntry // sparse offset index
 	tindex []timeEntry  // sparse time index
 	maxTs  int64        // largest batch maxTimestamp, -1 when none

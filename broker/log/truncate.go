@@ -10,8 +10,9 @@ import (
 
 // Truncate removes every record at or after offset (a follower diverging from its leader).
 // Truncating into the middle of a batch removes the whole batch, and the end offset
-// becomes that batch's base. Truncating at or below the start offset empties the log
-// and restarts it at offset. Readers holding regions past the cut may read short.
+// becomes that batch's base (or the start offset, if the batch straddles it).
+// Truncating at or below the start offset empties the log and restarts it at
+// offset. Readers holding regions past the cut may read short.
 func (l *Log) Truncate(offset int64) error {
 	l.cpMu.Lock()
 	defer l.cpMu.Unlock()
@@ -42,6 +43,8 @@ func (l *Log) Truncate(offset int64) error {
 			break
 		}
 	}
+	// A removed batch may straddle the start offset; the start never moves back.
+	newEnd = max(newEnd, l.start.Load())
 	// Lower the checkpoint before cutting, so no later crash trusts bytes that
 	// are appended where the cut ones were.
 	cp := l.onDisk
@@ -50,28 +53,46 @@ func (l *Log) Truncate(offset int64) error {
 		return fmt.Errorf("truncate to %d: %w", offset, err)
 	}
 	l.cleanedTo = min(l.cleanedTo, newEnd)
-	if i == len(segs) {
-		// Only a gap lies at or after offset: no batch to remove.
-		l.end.Store(newEnd)
-		l.gen++
-		return nil
+	// Segments based at or after the new end go whole (the first one stays,
+	// emptied, when the log keeps nothing); the one holding the first removed
+	// batch is cut there. Batches before that one all end below newEnd.
+	keep := 1
+	for keep < len(segs) && segs[keep].base < newEnd {
+		keep++
 	}
-	keep := i + 1
-	if pos == 0 && i > 0 {
-		keep = i // the whole segment goes; the one before becomes active
-	}
-	removed := segs[keep:]
-	if keep == i+1 {
-		if err := l.cutSegmentLocked(segs[i], pos, newEnd, buf); err != nil {
+	switch {
+	case i < keep:
+		if err := l.cutSegmentLocked(segs[i], pos, buf); err != nil {
+			return fmt.Errorf("truncate to %d: %w", offset, err)
+		}
+	case segs[0].base >= newEnd:
+		if err := l.cutSegmentLocked(segs[0], 0, buf); err != nil {
 			return fmt.Errorf("truncate to %d: %w", offset, err)
 		}
 	}
+	removed := segs[keep:]
 	l.publish(segs[:keep:keep])
-	l.end.Store(newEnd)
 	l.gen++
 	if err := l.deleteSegmentsLocked(removed); err != nil {
 		return fmt.Errorf("truncate to %d: %w", offset, err)
 	}
+	return l.endGapLocked(newEnd)
+}
+
+// endGapLocked sets the end offset after a truncation. When the remaining
+// batches end below it (the cut fell in a gap, or a removed batch straddled
+// the start offset), an empty segment based at the new end records it, so a
+// reopened log ends at the same offset: the end is always the active segment's
+// next offset.
+// REQUIRES: mu.
+func (l *Log) endGapLocked(newEnd int64) error {
+	l.gen++
+	if s := l.active(); s.next < newEnd {
+		if _, err := l.rollLocked(newEnd); err != nil {
+			return fmt.Errorf("truncate to %d: %w", newEnd, err)
+		}
+	}
+	l.end.Store(newEnd)
 	return nil
 }
 
@@ -112,7 +133,7 @@ func (l *Log) resetLocked(offset int64) error {
 // cutSegmentLocked truncates s to its first pos bytes and recomputes what the
 // removed batches contributed to its indexes and bounds.
 // REQUIRES: mu.
-func (l *Log) cutSegmentLocked(s *segment, pos, newEnd int64, buf []byte) error {
+func (l *Log) cutSegmentLocked(s *segment, pos int64, buf []byte) error {
 	if err := s.file.f.Truncate(pos); err != nil {
 		return fmt.Errorf("truncate %s to %d: %w", s.path(logExt), pos, err)
 	}
@@ -151,7 +172,6 @@ func (l *Log) cutSegmentLocked(s *segment, pos, newEnd int64, buf []byte) error 
 		s.next = h.LastOffset() + 1
 		p += int64(h.Size())
 	}
-	s.next = min(max(s.next, fromOff), newEnd)
 	s.sinceIndex = pos - from
 	s.flushedSize = min(s.flushedSize, pos)
 	s.flushedNext = min(s.flushedNext, s.next)
