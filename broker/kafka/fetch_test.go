@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/tributary-io/tributary/broker/cluster"
 	"github.com/tributary-io/tributary/broker/record"
 )
 
@@ -102,7 +103,7 @@ func TestFetchLongPollWokenByAppend(t *testing.T) {
 		if got := batchesIn(t, parts[2].RecordBatches); len(got) != 1 || got[0].BaseOffset != end[2] || got[0].NumRecords != 3 {
 			t.Fatalf("v%d: woken fetch returned %+v", v, got)
 		}
-		if parts[2].HighWatermark != end[2]+3 || parts[2].LastStableOffset != end[2]+3 || parts[2].LogStartOffset != 0 {
+		if parts[2].HighWatermark != end[2]+3 || parts[2].LastStableOffset != end[2]+3 || (v >= 5 && parts[2].LogStartOffset != 0) {
 			t.Fatalf("v%d: offsets hw=%d lso=%d start=%d", v, parts[2].HighWatermark, parts[2].LastStableOffset, parts[2].LogStartOffset)
 		}
 		if v >= 13 && resp.Topics[0].TopicID != topic.ID {
@@ -259,7 +260,22 @@ func TestFetchErrors(t *testing.T) {
 		req.Topics[0].Partitions[0].CurrentLeaderEpoch = epoch
 		return req
 	}
+	// Give the partition a leader epoch above zero, as after leader changes, by
+	// reconciling a copy of the metadata with the epoch raised.
+	snap := *ts.meta.Snapshot()
+	known := *snap.Topics["known"]
+	known.Partitions = append([]cluster.Partition(nil), known.Partitions...)
+	known.Partitions[0].LeaderEpoch = 5
+	snap.Topics = map[string]*cluster.Topic{}
+	for name, topic := range ts.meta.Snapshot().Topics {
+		snap.Topics[name] = topic
+	}
+	snap.Topics["known"] = &known
+	ts.parts.Reconcile(&snap)
 	p, _ := ts.parts.Partition("known", 0)
+	if p.LeaderEpoch() != 5 {
+		t.Fatalf("leader epoch %d after reconcile", p.LeaderEpoch())
+	}
 	partitionCases := []struct {
 		name string
 		req  *kmsg.FetchRequest

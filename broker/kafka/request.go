@@ -73,13 +73,22 @@ func (s *Server) decodeRequest(frame []byte, info *ConnInfo) (decoded, error) {
 		return decoded{}, fmt.Errorf("%w: key %d has no decoder", ErrUnknownAPI, key)
 	}
 	msg.SetVersion(version)
-	if msg.IsFlexible() {
-		kmsg.SkipTags(&b)
-	}
 	if !b.Ok() {
 		return decoded{}, fmt.Errorf("%w: %s v%d header truncated", ErrMalformedRequest, kmsg.NameForKey(key), version)
 	}
-	if err := msg.ReadFrom(b.Src); err != nil {
+	body := b.Src
+	if msg.IsFlexible() {
+		// kmsg's own tag readers do not stop at the end of the input (see
+		// request_guard.go), so tagged fields are bounds-checked first.
+		var err error
+		if body, err = skipTaggedFields(body); err != nil {
+			return decoded{}, fmt.Errorf("%w: %s v%d header: %v", ErrMalformedRequest, kmsg.NameForKey(key), version, err)
+		}
+		if err := checkRequestShape(key, version, body); err != nil {
+			return decoded{}, fmt.Errorf("%w: %s v%d body: %v", ErrMalformedRequest, kmsg.NameForKey(key), version, err)
+		}
+	}
+	if err := msg.ReadFrom(body); err != nil {
 		return decoded{}, fmt.Errorf("%w: %s v%d body: %v", ErrMalformedRequest, kmsg.NameForKey(key), version, err)
 	}
 	r.Msg = msg
