@@ -7,13 +7,21 @@ RACE_PKGS := ./broker/...
 # Fuzz targets run briefly in `make test` as regression tests; `make fuzz FUZZTIME=1m` runs them longer.
 FUZZTIME  ?= 3s
 
-.PHONY: all build run test test-unit fuzz bench lint deps clean
+.PHONY: all build run test test-unit fuzz bench lint deps clean proto
 
 all: build
 
 build:
 	@mkdir -p $(BIN)/plugins
 	$(GO) build -o $(BIN)/tributary ./cmd/tributary
+	@# Every main package under connectors/ is a plugin binary named after its folder.
+	@set -e; for dir in connectors/*/; do \
+	  name=$$(basename $$dir); \
+	  if [ "$$($(GO) list -f '{{.Name}}' ./$$dir 2>/dev/null)" = main ]; then \
+	    echo "$(GO) build -o $(BIN)/plugins/$$name ./$$dir"; \
+	    $(GO) build -o $(BIN)/plugins/$$name ./$$dir; \
+	  fi; \
+	done
 
 run: build
 	./$(BIN)/tributary serve --data-dir ./data
@@ -47,6 +55,15 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; find . -name '*.go' -newer go.mod 2>/dev/null) | sort -u); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# Regenerates the plugin gRPC protocol. Needs protoc (Debian: protobuf-compiler) and
+# protoc-gen-go / protoc-gen-go-grpc on PATH (go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+# google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2). `make test` does not need it.
+proto:
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" protoc -I plugins/pluginpb \
+	  --go_out=plugins/pluginpb --go_opt=paths=source_relative \
+	  --go-grpc_out=plugins/pluginpb --go-grpc_opt=paths=source_relative \
+	  plugins/pluginpb/plugin.proto
 
 clean:
 	rm -rf $(BIN)
