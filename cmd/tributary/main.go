@@ -51,6 +51,7 @@ func commands() []command {
 		{"topic", "create, list, describe, alter and delete topics", runTopic},
 		{"produce", "produce lines from stdin or a file", runProduce},
 		{"consume", "consume records and print them", runConsume},
+		{"group", "list, describe, delete consumer groups and reset their offsets", runGroup},
 	}
 }
 
