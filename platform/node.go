@@ -74,7 +74,7 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 	if o.logger == nil {
 		o.logger = cfg.NewLogger(os.Stderr)
 	}
-	bc, err := cfg.BrokerConfig(o.logger.With("component", "broker"))
+	bc, err := cfg.BrokerConfig(o.logger)
 	if err != nil {
 		return nil, fmt.Errorf("node config: %w", err)
 	}
@@ -152,7 +152,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			errs = append(errs, n.stopHTTP(ctx))
 		}
 		n.shutdownErr = errors.Join(errs...)
-		n.logger.Info("node stopped", "error", n.shutdownErr)
+		if n.shutdownErr != nil {
+			n.logger.Error("node stopped with errors", "error", n.shutdownErr)
+		} else {
+			n.logger.Info("node stopped")
+		}
 	})
 	return n.shutdownErr
 }

@@ -207,6 +207,19 @@ func TestCLIProduceConsume(t *testing.T) {
 		}
 	}
 
+	// Producing to a missing topic creates it (auto.create.topics.enable).
+	out = s.mustCLI(t, strings.NewReader("a\nb\n"), "produce", "--topic", "fresh-topic", "--output", "json")
+	var pr struct {
+		Topic   string `json:"topic"`
+		Records int64  `json:"records"`
+	}
+	if err := json.Unmarshal([]byte(out), &pr); err != nil || pr.Topic != "fresh-topic" || pr.Records != 2 {
+		t.Fatalf("produce --output json = %q (%v)", out, err)
+	}
+	if fresh := describeJSON(t, s, "fresh-topic"); len(fresh.Partitions) != 1 || fresh.Partitions[0].EndOffset != 2 {
+		t.Fatalf("auto-created topic: %+v", fresh)
+	}
+
 	// describe shows the end offsets adding up to what was produced.
 	d := describeJSON(t, s, "events")
 	var total int64

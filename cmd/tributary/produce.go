@@ -82,7 +82,9 @@ func runProduce(ctx context.Context, c *cli, args []string) error {
 
 // produceOptions turns the produce flags into client options.
 func produceOptions(topic, acks, compression string, partition int) ([]kgo.Opt, error) {
-	opts := []kgo.Opt{kgo.DefaultProduceTopic(topic)}
+	// Like kafka-console-producer and kcat, let the broker create a missing
+	// topic when its auto.create.topics.enable allows it.
+	opts := []kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.AllowAutoTopicCreation()}
 	switch acks {
 	case "all", "-1":
 		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
