@@ -25,7 +25,7 @@ func (b *Broker) startGroups(ctx context.Context) error {
 		cfg.Now = b.cfg.Now
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = b.cfg.Logger.With("component", "group")
+		cfg.Logger = b.cfg.Logger.With("scope", "group")
 	}
 	cfg.EnsureDefaults()
 	snap := b.meta.Snapshot()
