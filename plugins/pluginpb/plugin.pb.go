@@ -157,7 +157,7 @@ type ConfigField struct {
 	HasDefault   bool   `protobuf:"varint,6,opt,name=has_default,json=hasDefault,proto3" json:"has_default,omitempty"`
 	// When not empty, the value must be one of these.
 	EnumValues []string `protobuf:"bytes,7,rep,name=enum_values,json=enumValues,proto3" json:"enum_values,omitempty"`
-	// Bounds for INT, DURATION (milliseconds) and BYTES fields.
+	// Bounds for INT and BYTES fields, and for DURATION fields in nanoseconds.
 	Min *int64 `protobuf:"varint,8,opt,name=min,proto3,oneof" json:"min,omitempty"`
 	Max *int64 `protobuf:"varint,9,opt,name=max,proto3,oneof" json:"max,omitempty"`
 	// The value is a credential and is never logged or echoed back.
