@@ -83,7 +83,7 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 
 	// Logs are recovered before the metadata opens them, so the first
 	// reconciliation finds every folder on disk.
-	b.logs, err = log.NewManager(cfg.DataDir, log.WithClock(cfg.Now), log.WithLogger(cfg.Logger.With("component", "log")))
+	b.logs, err = log.NewManager(cfg.DataDir, log.WithClock(cfg.Now), log.WithLogger(cfg.Logger.With("scope", "log")))
 	if err != nil {
 		return fmt.Errorf("open logs in %s: %w", cfg.DataDir, err)
 	}
@@ -94,7 +94,7 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	b.parts = replication.NewManager(b.logs, replication.Config{
 		NodeID:      cfg.NodeID,
 		LogDefaults: cfg.LogDefaults,
-		Logger:      cfg.Logger.With("component", "replication"),
+		Logger:      cfg.Logger.With("scope", "replication"),
 	})
 	b.parts.Subscribe(b.meta)
 	b.logs.Start(cfg.CleanerInterval)
@@ -125,7 +125,7 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		DefaultReplicationFactor: cfg.DefaultReplicationFactor,
 		LogDefaults:              cfg.LogDefaults,
 		DataDir:                  cfg.DataDir,
-		Logger:                   cfg.Logger.With("component", "kafka"),
+		Logger:                   cfg.Logger.With("scope", "kafka"),
 		Now:                      cfg.Now,
 	}, b.meta, b.parts, b.logs)
 	if err := b.startGroups(ctx); err != nil {
