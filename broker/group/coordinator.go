@@ -217,7 +217,9 @@ func (c *Coordinator) wait(ctx context.Context, s *shard, w Waiter, ch chan Repl
 		s.mu.Lock()
 		delete(s.waiters, w)
 		s.mu.Unlock()
-		return Reply{}, fmt.Errorf("wait for group reply: %w", ctx.Err())
+		// The caller is going away (its connection or the server is closing): a
+		// retriable answer sends the client to find the coordinator again.
+		return Reply{}, fmt.Errorf("wait for group reply: %w (%w)", ErrNotCoordinator, ctx.Err())
 	case <-c.stop:
 		return Reply{}, ErrNotCoordinator
 	}

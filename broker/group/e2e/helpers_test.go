@@ -29,7 +29,13 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // startBroker starts a single node on a free loopback port over dir.
 func startBroker(t *testing.T, dir string) (*broker.Broker, string) {
 	t.Helper()
-	b, err := broker.New(broker.Config{
+	return startBrokerWith(t, dir, nil)
+}
+
+// startBrokerWith is startBroker with a chance to change the config first.
+func startBrokerWith(t *testing.T, dir string, mod func(*broker.Config)) (*broker.Broker, string) {
+	t.Helper()
+	cfg := broker.Config{
 		DataDir:   dir,
 		Listeners: []string{"127.0.0.1:0"},
 		Logger:    quietLogger(),
@@ -38,7 +44,11 @@ func startBroker(t *testing.T, dir string) (*broker.Broker, string) {
 			InitialRebalanceDelay: 200 * time.Millisecond,
 			MinSessionTimeout:     time.Second,
 		},
-	})
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	b, err := broker.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
