@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -147,12 +148,21 @@ func printDescriptions(c *cli, out []topicDescription) error {
 		}
 		fmt.Fprintf(c.stdout, "Topic: %s\tID: %s\tPartitions: %d\tReplication factor: %d\n",
 			td.Topic, td.ID, len(td.Partitions), td.ReplicationFactor)
+		header := []string{"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "START", "END"}
+		withErrors := slices.ContainsFunc(td.Partitions, func(p partitionDescription) bool { return p.Error != "" })
+		if withErrors {
+			header = append(header, "ERROR")
+		}
 		rows := make([][]string, 0, len(td.Partitions))
 		for _, p := range td.Partitions {
-			rows = append(rows, []string{itoa(p.Partition), itoa(p.Leader), itoa(p.LeaderEpoch),
-				joinInts(p.Replicas), joinInts(p.ISR), itoa(p.StartOffset), itoa(p.EndOffset), p.Error})
+			row := []string{itoa(p.Partition), itoa(p.Leader), itoa(p.LeaderEpoch),
+				joinInts(p.Replicas), joinInts(p.ISR), itoa(p.StartOffset), itoa(p.EndOffset)}
+			if withErrors {
+				row = append(row, p.Error)
+			}
+			rows = append(rows, row)
 		}
-		if err := writeTable(c.stdout, []string{"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "START", "END", "ERROR"}, rows); err != nil {
+		if err := writeTable(c.stdout, header, rows); err != nil {
 			return err
 		}
 		if len(td.Configs) == 0 {
