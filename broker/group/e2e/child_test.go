@@ -28,11 +28,34 @@ const (
 // runChild consumes until killed. For every poll it prints the records it
 // processed ("rec <partition> <offset>"), flushes, commits them synchronously,
 // and prints what the commit acknowledged ("commit <partition> <next offset>").
-// It also prints its assignments ("assigned <partitions>").
+// It also prints its whole assignment after every change ("assigned <partitions>").
 func runChild() int {
 	// out is shared by the poll loop and the assignment callback.
 	var mu sync.Mutex
 	out := bufio.NewWriter(os.Stdout)
+	// owned is the current assignment; cooperative rebalances report changes
+	// incrementally, so the child prints the whole set after each one.
+	owned := map[int32]bool{}
+	report := func(m map[string][]int32, add bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, parts := range m {
+			for _, p := range parts {
+				if add {
+					owned[p] = true
+				} else {
+					delete(owned, p)
+				}
+			}
+		}
+		var ps []string
+		for p := range owned {
+			ps = append(ps, fmt.Sprint(p))
+		}
+		sort.Strings(ps)
+		fmt.Fprintln(out, "assigned "+strings.Join(ps, ","))
+		out.Flush()
+	}
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(os.Getenv(childAddrEnv)),
 		kgo.ConsumerGroup(os.Getenv(childGroupEnv)),
@@ -41,19 +64,9 @@ func runChild() int {
 		kgo.DisableAutoCommit(),
 		kgo.SessionTimeout(childSessionTimeout),
 		kgo.HeartbeatInterval(500*time.Millisecond),
-		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
-			var ps []string
-			for _, parts := range m {
-				for _, p := range parts {
-					ps = append(ps, fmt.Sprint(p))
-				}
-			}
-			sort.Strings(ps)
-			mu.Lock()
-			fmt.Fprintln(out, "assigned "+strings.Join(ps, ","))
-			out.Flush()
-			mu.Unlock()
-		}),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { report(m, true) }),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { report(m, false) }),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { report(m, false) }),
 	)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
