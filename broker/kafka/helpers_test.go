@@ -55,7 +55,7 @@ type testServer struct {
 	logOut *syncBuffer
 }
 
-func newTestServer(t *testing.T, mod func(*Config)) *testServer {
+func newTestServer(t testing.TB, mod func(*Config)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	sink := &syncBuffer{}
@@ -104,7 +104,7 @@ func newTestServer(t *testing.T, mod func(*Config)) *testServer {
 }
 
 // createTopic creates a topic through the metadata store.
-func (ts *testServer) createTopic(t *testing.T, name string, partitions int32, configs map[string]string) *cluster.Topic {
+func (ts *testServer) createTopic(t testing.TB, name string, partitions int32, configs map[string]string) *cluster.Topic {
 	t.Helper()
 	topic, err := ts.meta.CreateTopic(name, partitions, 1, configs, false)
 	if err != nil {
@@ -140,12 +140,12 @@ func hasLine(out string, substrs []string) bool {
 
 // rawClient speaks the wire protocol by hand, for exact requests and bad input.
 type rawClient struct {
-	t    *testing.T
+	t    testing.TB
 	c    net.Conn
 	corr int32
 }
 
-func dialRaw(t *testing.T, addr string) *rawClient {
+func dialRaw(t testing.TB, addr string) *rawClient {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -238,7 +238,7 @@ func (rc *rawClient) expectClosed() {
 }
 
 // batchOf builds one batch of n records with values "v<base+i>" at timestamp ts.
-func batchOf(t *testing.T, base, n int, ts int64, codec record.Compression) []byte {
+func batchOf(t testing.TB, base, n int, ts int64, codec record.Compression) []byte {
 	t.Helper()
 	recs := make([]record.Record, n)
 	for i := range recs {
