@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/tributary-io/tributary/platform"
 )
@@ -47,13 +49,19 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		}
 		return err
 	}
-	s := <-sig
-	logger.Info("shutting down", "signal", s.String(), "timeout", cfg.ShutdownTimeout.String())
+	return awaitShutdown(sig, node.Shutdown, cfg.ShutdownTimeout, logger, c.exit)
+}
 
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+// awaitShutdown waits for the first signal, then runs shutdown bounded by
+// timeout. A second signal while it runs calls exit(1) without waiting.
+func awaitShutdown(sig <-chan os.Signal, shutdown func(context.Context) error, timeout time.Duration,
+	logger *slog.Logger, exit func(int)) error {
+	s := <-sig
+	logger.Info("shutting down", "signal", s.String(), "timeout", timeout.String())
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- node.Shutdown(shutdownCtx) }()
+	go func() { done <- shutdown(ctx) }()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -62,7 +70,11 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return nil
 	case s := <-sig:
 		logger.Error("second signal: exiting without finishing the shutdown", "signal", s.String())
-		c.exit(1)
-		return errors.New("exit") // reached only when c.exit returns (tests)
+		exit(1)
+		// Reached only when exit returns (in tests): cancel the shutdown and
+		// wait for it, so its goroutine does not outlive this call.
+		cancel()
+		<-done
+		return errors.New("exited on a second signal")
 	}
 }

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"io"
+	"log/slog"
+	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -142,4 +146,48 @@ func TestBootstrapFromEnv(t *testing.T) {
 	if !slices.Equal(f.seeds(), []string{"c:3"}) {
 		t.Fatalf("flag did not override env: %v", f.seeds())
 	}
+}
+
+func TestAwaitShutdown(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	t.Run("one signal shuts down gracefully", func(t *testing.T) {
+		sig := make(chan os.Signal, 2)
+		sig <- syscall.SIGTERM
+		var gotDeadline bool
+		err := awaitShutdown(sig, func(ctx context.Context) error {
+			_, gotDeadline = ctx.Deadline()
+			return nil
+		}, 5*time.Second, logger, func(int) { t.Fatal("exit called") })
+		if err != nil || !gotDeadline {
+			t.Fatalf("err %v, deadline set %v", err, gotDeadline)
+		}
+	})
+	t.Run("shutdown error is returned", func(t *testing.T) {
+		sig := make(chan os.Signal, 2)
+		sig <- syscall.SIGINT
+		err := awaitShutdown(sig, func(context.Context) error { return errors.New("flush failed") },
+			time.Second, logger, func(int) { t.Fatal("exit called") })
+		if err == nil || !strings.Contains(err.Error(), "shutdown: flush failed") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("second signal exits 1 at once", func(t *testing.T) {
+		sig := make(chan os.Signal, 2)
+		sig <- syscall.SIGTERM
+		started := make(chan struct{})
+		exitCode := -1
+		go func() { <-started; sig <- syscall.SIGTERM }()
+		begin := time.Now()
+		err := awaitShutdown(sig, func(ctx context.Context) error {
+			close(started)
+			<-ctx.Done() // a drain that would take the whole timeout
+			return ctx.Err()
+		}, time.Minute, logger, func(code int) { exitCode = code })
+		if exitCode != 1 || err == nil {
+			t.Fatalf("exit code %d, err %v; want exit(1)", exitCode, err)
+		}
+		if d := time.Since(begin); d > 10*time.Second {
+			t.Fatalf("took %s, want an immediate exit", d)
+		}
+	})
 }
