@@ -120,6 +120,7 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	b.srv = kafka.NewServer(kafka.Config{
 		NodeID:                   cfg.NodeID,
 		MaxRequestBytes:          cfg.SocketRequestMaxBytes,
+		IdleTimeout:              cfg.ConnectionsMaxIdle,
 		AutoCreateTopics:         *cfg.AutoCreateTopics,
 		NumPartitions:            cfg.NumPartitions,
 		DefaultReplicationFactor: cfg.DefaultReplicationFactor,

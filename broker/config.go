@@ -36,6 +36,9 @@ type Config struct {
 	DefaultReplicationFactor int16
 	// SocketRequestMaxBytes is socket.request.max.bytes: the largest request frame. Default 100 MiB.
 	SocketRequestMaxBytes int32
+	// ConnectionsMaxIdle is connections.max.idle.ms: a client connection with no
+	// request for this long is closed. Default 10 minutes.
+	ConnectionsMaxIdle time.Duration
 	// LogDefaults are the broker-wide defaults for topic configs (log.* in Kafka).
 	// Default log.DefaultConfig().
 	LogDefaults log.Config
@@ -75,6 +78,9 @@ func (c *Config) EnsureDefaults() {
 	if c.SocketRequestMaxBytes == 0 {
 		c.SocketRequestMaxBytes = 100 << 20
 	}
+	if c.ConnectionsMaxIdle == 0 {
+		c.ConnectionsMaxIdle = 10 * time.Minute
+	}
 	c.LogDefaults.EnsureDefaults()
 	if c.CleanerInterval == 0 {
 		c.CleanerInterval = 5 * time.Second
@@ -111,6 +117,9 @@ func (c Config) Validate() error {
 	}
 	if c.DefaultReplicationFactor < 1 {
 		errs = append(errs, fmt.Errorf("default.replication.factor=%d: must be at least 1", c.DefaultReplicationFactor))
+	}
+	if c.ConnectionsMaxIdle < 0 {
+		errs = append(errs, fmt.Errorf("connections.max.idle.ms=%v: must not be negative", c.ConnectionsMaxIdle))
 	}
 	if c.SocketRequestMaxBytes < 1024 {
 		errs = append(errs, fmt.Errorf("socket.request.max.bytes=%d: must be at least 1024", c.SocketRequestMaxBytes))

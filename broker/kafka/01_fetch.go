@@ -195,7 +195,7 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, targets [][]fetchTarget) (rep
 				sp.ErrorCode = errorCode(err)
 				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
 				if !errors.Is(err, log.ErrOffsetOutOfRange) {
-					s.logger.Debug("fetch partition failed", "partition", t.req.Partition, "err", err)
+					s.logger.Debug("fetch partition failed", "topic", rt.Topic, "partition", t.req.Partition, "err", err)
 				}
 			}
 		}

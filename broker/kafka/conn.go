@@ -100,6 +100,15 @@ func (c *conn) readLoop() error {
 	var sizeBuf [4]byte
 	maxSize := c.s.cfg.MaxRequestBytes
 	for {
+		// The idle deadline is set before checking for shutdown: Shutdown marks
+		// the server closed before it moves every deadline to now, so either the
+		// check sees the shutdown or the deadline set here is overridden.
+		if err := c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout)); err != nil {
+			return err
+		}
+		if c.s.closed() {
+			return nil
+		}
 		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
 			return err
 		}

@@ -131,8 +131,8 @@ func appendResponseHeader(dst []byte, r *Request, resp kmsg.Response) []byte {
 	return dst
 }
 
-// closeReason says how a connection error is logged: protocol violations are
-// warnings, a client hanging up is not news.
+// isProtocolError reports a request the protocol has no answer for (the client
+// misbehaved); such closes are logged as warnings.
 func isProtocolError(err error) bool {
 	return errors.Is(err, ErrMalformedRequest) || errors.Is(err, ErrUnknownAPI) ||
 		errors.Is(err, ErrUnsupportedVersion) || errors.Is(err, ErrFrameSize)

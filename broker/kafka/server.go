@@ -23,6 +23,9 @@ type Config struct {
 	// MaxRequestBytes is socket.request.max.bytes: a frame whose size prefix is
 	// larger (or negative) closes the connection. Default 100 MiB.
 	MaxRequestBytes int32
+	// IdleTimeout is connections.max.idle.ms: a connection with no request for
+	// this long is closed. Default 10 minutes.
+	IdleTimeout time.Duration
 	// AutoCreateTopics is auto.create.topics.enable. No default: the zero value
 	// disables auto-creation, so the broker must pass its setting.
 	AutoCreateTopics bool
@@ -43,6 +46,9 @@ type Config struct {
 func (c *Config) ensureDefaults() {
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = 100 << 20
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 10 * time.Minute
 	}
 	if c.NumPartitions == 0 {
 		c.NumPartitions = 1
@@ -109,7 +115,6 @@ func NewServer(cfg Config, meta *cluster.Local, parts *replication.Manager, logs
 		for int(a.Key) >= len(s.apiByKey) {
 			s.apiByKey = append(s.apiByKey, nil)
 		}
-		a := a
 		s.apiByKey[a.Key] = &a
 	}
 	return s

@@ -277,3 +277,20 @@ func TestShutdownClosesIdleConnections(t *testing.T) {
 		t.Fatalf("%d connections after shutdown", n)
 	}
 }
+
+// TestIdleConnectionsAreClosed checks connections.max.idle.ms.
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.IdleTimeout = 200 * time.Millisecond })
+	rc := dialRaw(t, ts.addr)
+	// Requests keep it open past the idle timeout...
+	for range 4 {
+		rc.roundTrip(&kmsg.ApiVersionsRequest{Version: 0})
+		time.Sleep(100 * time.Millisecond) // less than the idle timeout between requests
+	}
+	// ...silence closes it.
+	start := time.Now()
+	rc.expectClosed()
+	if took := time.Since(start); took < 100*time.Millisecond {
+		t.Fatalf("closed after %v of silence, before the idle timeout", took)
+	}
+}
