@@ -5,18 +5,28 @@
 // A partition is a folder <topic>-<partition> holding segments named by their
 // 20-digit base offset: 00000000000000000000.log with .index (relative offset →
 // file position, one entry every index.interval.bytes) and .timeindex (max timestamp
-// → offset). See broker/README.md for the byte layout of each file.
+// → offset), plus log.checkpoint (log start offset and recovery point). format.go
+// documents every file's layout and the recovery steps.
 //
 // Invariants:
-//   - offsets in the log are dense and increasing across batches; a batch is never
-//     split; only the active (last) segment is appended to;
+//   - offsets increase across batches and segments; compaction and a leader's
+//     compacted log (AppendAsFollower) leave gaps, and a read at an offset in a
+//     gap returns the next batch; a batch is never split; only the active (last)
+//     segment is appended to, and the end offset is always the active segment's
+//     next offset, so it survives a reopen;
 //   - retention and compaction never touch the active segment;
-//   - a compacted segment replaces its original atomically (write new, fsync, rename);
-//   - reads see only whole batches below the caller's upper bound.
+//   - a compacted segment replaces its original atomically (write new, fsync,
+//     commit record, rename), and Open completes or discards an interrupted swap;
+//   - reads see only whole batches below the caller's upper bound;
+//   - every byte below the checkpoint's recovery point was fsynced; Open rescans
+//     (with CRC checks) only what lies above it.
 //
 // Log is safe for concurrent use: appends are serialised, reads run concurrently with
-// appends and with background cleaning. Manager owns every Log of a node and the one
-// background goroutine that runs retention, compaction and timed flushes.
+// appends and with background cleaning and never wait for an fsync or a compaction.
+// The files a read returns stay open until the ReadResult is released, even when
+// retention or compaction deletes their segment meanwhile. Manager owns every Log of
+// a node and the one background goroutine that runs retention, compaction and timed
+// flushes.
 //
 // This package imports broker/record and nothing else of Tributary's; it knows
 // nothing of the network, replication or topics beyond a folder name.

@@ -35,7 +35,7 @@ func (l *Log) flush(active, indexes bool) error {
 		if i == len(segs)-1 && !active {
 			break
 		}
-		if s.flushedSize == s.size && !(indexes && s.idxUnsynced) {
+		if s.flushedSize == s.size && !(indexes && (s.idxUnsynced || s.indexesPending())) {
 			continue
 		}
 		if err := s.writeIndexesLocked(); err != nil {
@@ -100,7 +100,7 @@ func (l *Log) flush(active, indexes bool) error {
 func (l *Log) flushLocked(indexes bool) error {
 	var errs []error
 	for _, s := range l.list() {
-		if s.flushedSize == s.size && !(indexes && s.idxUnsynced) {
+		if s.flushedSize == s.size && !(indexes && (s.idxUnsynced || s.indexesPending())) {
 			continue
 		}
 		if indexes {

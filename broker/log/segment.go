@@ -146,7 +146,7 @@ func (s *segment) addTimeEntryLocked() {
 // files are cut to them first.
 // REQUIRES: Log.mu.
 func (s *segment) writeIndexesLocked() error {
-	if s.idxOnDisk == len(s.index) && s.tidxOnDisk == len(s.tindex) && !s.idxCut {
+	if !s.indexesPending() {
 		return nil
 	}
 	if err := writeEntries(s.path(indexExt), s.idxOnDisk, len(s.index), indexEntrySize,
@@ -162,6 +162,12 @@ func (s *segment) writeIndexesLocked() error {
 	s.idxUnsynced = true
 	s.idxCut = false
 	return nil
+}
+
+// indexesPending reports in-memory index entries not yet in the files.
+// REQUIRES: Log.mu.
+func (s *segment) indexesPending() bool {
+	return s.idxOnDisk != len(s.index) || s.tidxOnDisk != len(s.tindex) || s.idxCut
 }
 
 // writeEntries brings an index file from onDisk to n entries of size bytes.
