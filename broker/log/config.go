@@ -103,6 +103,10 @@ func (c Config) Validate() error {
 	if c.SegmentBytes < 14 {
 		bad("segment.bytes", c.SegmentBytes, "must be at least 14")
 	}
+	if c.SegmentBytes > math.MaxInt32 {
+		// Kafka's segment.bytes is an int; index positions are 32-bit.
+		bad("segment.bytes", c.SegmentBytes, "must be at most 2147483647")
+	}
 	if c.SegmentMs < 1 {
 		bad("segment.ms", c.SegmentMs, "must be at least 1")
 	}
