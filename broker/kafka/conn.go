@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/tributary-io/tributary/broker/log"
@@ -117,8 +118,8 @@ func (c *conn) readLoop() error {
 			// Reading on would mean trusting a length we refuse; Kafka closes too.
 			return fmt.Errorf("%w: %d bytes (socket.request.max.bytes=%d)", ErrFrameSize, size, maxSize)
 		}
-		frame := c.frameBuffer(int(size))
-		if _, err := io.ReadFull(br, frame); err != nil {
+		frame, err := c.readFrame(br, int(size))
+		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
@@ -134,15 +135,30 @@ func (c *conn) readLoop() error {
 	}
 }
 
-// frameBuffer returns a buffer of n bytes for the next request.
-func (c *conn) frameBuffer(n int) []byte {
-	if n > keepBufferMax {
-		return make([]byte, n)
+// readFrame reads the next n-byte request. Small frames reuse the connection's
+// buffer. A large one grows as its bytes arrive, so a client announcing 100 MiB
+// and sending little does not make the broker hold 100 MiB.
+func (c *conn) readFrame(r io.Reader, n int) ([]byte, error) {
+	if n <= keepBufferMax {
+		if cap(c.reqBuf) < n {
+			c.reqBuf = make([]byte, n, max(n, 4096))
+		}
+		frame := c.reqBuf[:n]
+		_, err := io.ReadFull(r, frame)
+		return frame, err
 	}
-	if cap(c.reqBuf) < n {
-		c.reqBuf = make([]byte, n, max(n, 4096))
+	buf := make([]byte, 0, keepBufferMax)
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(cap(buf), n-len(buf)))
+		}
+		m, err := io.ReadFull(r, buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return nil, err
+		}
 	}
-	return c.reqBuf[:n]
+	return buf, nil
 }
 
 // handle decodes and serves one request and encodes its answer (nil: no answer).
@@ -211,6 +227,10 @@ func (c *conn) writeFrame(f *outFrame) (err error) {
 			err = fmt.Errorf("writing response panicked: %v", p)
 		}
 	}()
+	// A client that stops reading must not hold the connection forever.
+	if err := c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.IdleTimeout)); err != nil {
+		return err
+	}
 	if len(f.segs) == 0 {
 		_, err := c.nc.Write(f.buf)
 		return err

@@ -294,3 +294,35 @@ func TestIdleConnectionsAreClosed(t *testing.T) {
 		t.Fatalf("closed after %v of silence, before the idle timeout", took)
 	}
 }
+
+// TestLargeFramesReadInFull sends requests above the reusable buffer size, one
+// in small pieces, and checks they are read whole.
+func TestLargeFramesReadInFull(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.createTopic(t, "large", 1, map[string]string{"max.message.bytes": "8000000"})
+	rc := dialRaw(t, ts.addr)
+	for _, size := range []int{keepBufferMax + 1, 3*keepBufferMax + 12345} {
+		recs := make([]record.Record, size/1000)
+		for i := range recs {
+			recs[i] = record.Record{OffsetDelta: int32(i), Value: make([]byte, 1000)}
+		}
+		batch, err := record.Build(record.BatchSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}, recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := kmsg.NewPtrProduceRequest()
+		req.Version, req.Acks = 9, 1
+		req.Topics = []kmsg.ProduceRequestTopic{{Topic: "large", Partitions: []kmsg.ProduceRequestTopicPartition{{Records: batch}}}}
+		rc.corr++
+		frame := kmsg.NewRequestFormatter().AppendRequest(nil, req, rc.corr)
+		for len(frame) > 0 { // in pieces, so the broker sees the frame arrive slowly
+			n := min(len(frame), 256<<10)
+			rc.write(frame[:n])
+			frame = frame[n:]
+		}
+		resp := rc.receive(req, rc.corr).(*kmsg.ProduceResponse)
+		if p := resp.Topics[0].Partitions[0]; p.ErrorCode != 0 {
+			t.Fatalf("%d-byte produce: error %d", size, p.ErrorCode)
+		}
+	}
+}
