@@ -134,44 +134,56 @@ func (l *Log) resetLocked(offset int64) error {
 // removed batches contributed to its indexes and bounds.
 // REQUIRES: mu.
 func (l *Log) cutSegmentLocked(s *segment, pos int64, buf []byte) error {
-	if err := s.file.f.Truncate(pos); err != nil {
-		return fmt.Errorf("truncate %s to %d: %w", s.path(logExt), pos, err)
+	// The walk below starts at the last index entry before the cut; an entry
+	// that disagrees with the log gets the index rebuilt first.
+	n := sortSearchPos(s.index, pos-1) + 1
+	if !s.indexBad.Load() && n > 0 {
+		e := s.index[n-1]
+		if h, err := s.readHeader(buf, int64(e.pos), s.size); err != nil || h.BaseOffset != s.base+int64(e.rel) {
+			s.indexBad.Store(true)
+		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.size = pos
-	s.index = s.index[:sortSearchPos(s.index, pos-1)+1]
-	from := int64(0)
-	if n := len(s.index); n > 0 {
-		from = int64(s.index[n-1].pos)
+	if s.indexBad.Load() {
+		if err := l.rebuildIndexLocked(s); err != nil {
+			return err
+		}
+		n = sortSearchPos(s.index, pos-1) + 1
 	}
-	// The batch at from (the last kept entry) bounds the time entries to keep:
-	// those name batches before the walk below, which recomputes the rest.
-	fromOff := s.base
-	if from > 0 {
-		fromOff = s.base + int64(s.index[len(s.index)-1].rel)
+	from, fromOff := int64(0), s.base
+	if n > 0 {
+		from, fromOff = int64(s.index[n-1].pos), s.base+int64(s.index[n-1].rel)
 	}
+	// Time entries naming batches before from stay; the walk from there
+	// recomputes the largest timestamp and the next offset. Nothing changes
+	// until the walk has succeeded.
 	keep := 0
 	for keep < len(s.tindex) && s.base+int64(s.tindex[keep].rel) < fromOff {
 		keep++
 	}
-	s.tindex = s.tindex[:keep]
-	s.maxTs, s.maxOff = -1, s.base
+	maxTs, maxOff := int64(-1), s.base
 	if keep > 0 {
-		s.maxTs, s.maxOff = s.tindex[keep-1].ts, s.base+int64(s.tindex[keep-1].rel)
+		maxTs, maxOff = s.tindex[keep-1].ts, s.base+int64(s.tindex[keep-1].rel)
 	}
-	s.next = s.base
+	next := s.base
 	for p := from; p < pos; {
 		h, err := s.readHeader(buf, p, pos)
 		if err != nil {
 			return err
 		}
-		if h.MaxTimestamp > s.maxTs {
-			s.maxTs, s.maxOff = h.MaxTimestamp, h.BaseOffset
+		if h.MaxTimestamp > maxTs {
+			maxTs, maxOff = h.MaxTimestamp, h.BaseOffset
 		}
-		s.next = h.LastOffset() + 1
+		next = h.LastOffset() + 1
 		p += int64(h.Size())
 	}
+	if err := s.file.f.Truncate(pos); err != nil {
+		return fmt.Errorf("truncate %s to %d: %w", s.path(logExt), pos, err)
+	}
+	s.mu.Lock()
+	s.size, s.next = pos, next
+	s.index, s.tindex = s.index[:n], s.tindex[:keep]
+	s.maxTs, s.maxOff = maxTs, maxOff
+	s.mu.Unlock()
 	s.sinceIndex = pos - from
 	s.flushedSize = min(s.flushedSize, pos)
 	s.flushedNext = min(s.flushedNext, s.next)
