@@ -88,6 +88,8 @@ func (c *conn) serve() {
 	switch {
 	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrDeadlineExceeded):
 		c.s.logger.Debug("connection closed", "conn", c.info.ID, "remote", c.info.RemoteAddr, "err", err)
+	case errors.Is(err, errHandlerPanic):
+		c.s.logger.Error("closing connection after a handler panic", "conn", c.info.ID, "remote", c.info.RemoteAddr, "err", err)
 	case isProtocolError(err):
 		c.s.logger.Warn("closing connection: request cannot be answered", "conn", c.info.ID, "remote", c.info.RemoteAddr, "err", err)
 	default:

@@ -23,6 +23,8 @@ var (
 	ErrUnsupportedVersion = errors.New("kafka: unsupported api version")
 	// ErrFrameSize: a size prefix below zero or above socket.request.max.bytes.
 	ErrFrameSize = errors.New("kafka: invalid request size")
+	// errHandlerPanic marks a recovered handler panic (a broker bug).
+	errHandlerPanic = errors.New("kafka: handler panicked")
 )
 
 // requestHeaderMinSize is key + version + correlation id.
@@ -100,7 +102,7 @@ func (s *Server) decodeRequest(frame []byte, info *ConnInfo) (decoded, error) {
 func (s *Server) serveRequest(d decoded) (resp kmsg.Response, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%s v%d handler panicked: %v\n%s", kmsg.NameForKey(d.req.Key), d.req.Version, p, debug.Stack())
+			err = fmt.Errorf("%w: %s v%d: %v\n%s", errHandlerPanic, kmsg.NameForKey(d.req.Key), d.req.Version, p, debug.Stack())
 		}
 	}()
 	if d.unsupportedAPIVersions {

@@ -210,7 +210,7 @@ func TestHandlerPanicClosesOnlyThatConnection(t *testing.T) {
 	victim := dialRaw(t, ts.addr)
 	victim.send(metadataReq(12, false))
 	victim.expectClosed()
-	ts.waitLog(t, "panicked: boom")
+	ts.waitLog(t, "level=ERROR", "handler panicked: Metadata v12: boom")
 	if resp := other.roundTrip(&kmsg.ApiVersionsRequest{Version: 0}).(*kmsg.ApiVersionsResponse); resp.ErrorCode != 0 {
 		t.Fatalf("other connection: error %d", resp.ErrorCode)
 	}
