@@ -213,13 +213,17 @@ func (ss sourceService) Read(ctx context.Context, req *pluginpb.ReadRequest) (*p
 		recs, err := inst.source.Read(rctx, maxRecords)
 		expired := rctx.Err() != nil
 		cancel()
+		if err == nil || (expired && len(recs) == 0) {
+			// Records read while the host gave up on the call stay pending:
+			// the source has moved past them, so dropping them would lose them.
+			inst.pending = recs
+		}
 		switch {
 		case ctx.Err() != nil:
 			return nil, status.FromContextError(ctx.Err()).Err()
 		case err != nil && !(expired && len(recs) == 0):
 			return nil, pluginError("read", err)
 		}
-		inst.pending = recs
 	}
 	n, size := 0, 0
 	for n < len(inst.pending) && n < maxRecords {
