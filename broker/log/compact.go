@@ -65,7 +65,7 @@ func (l *Log) compactLocked(cfg *Config) (CleanStats, error) {
 		s.file.acquire() // held by the list, so this cannot fail
 		cands = append(cands, candidate{s: s, size: s.size, next: s.next})
 	}
-	gen := l.gen
+	gen := l.gen.Load()
 	l.mu.Unlock()
 	defer func() {
 		for _, c := range cands {
@@ -78,6 +78,9 @@ func (l *Log) compactLocked(cfg *Config) (CleanStats, error) {
 
 	m, n, err := l.buildKeyMap(cands)
 	if err != nil {
+		if l.changedSince(gen) {
+			return CleanStats{}, nil // a truncation cut the segments being read
+		}
 		return CleanStats{}, fmt.Errorf("compact %s: %w", l.dir, err)
 	}
 	groups := groupCandidates(cands[:n], cfg.SegmentBytes)
@@ -96,6 +99,9 @@ func (l *Log) compactLocked(cfg *Config) (CleanStats, error) {
 		out, gst, err := l.cleanGroup(g, m, cfg, nowMs, &tombstoneAt)
 		if err != nil {
 			discard()
+			if l.changedSince(gen) {
+				return CleanStats{}, nil
+			}
 			return CleanStats{}, fmt.Errorf("compact %s: %w", l.dir, err)
 		}
 		if len(g) == 1 && gst.RecordsRemoved == 0 {
@@ -114,7 +120,7 @@ func (l *Log) compactLocked(cfg *Config) (CleanStats, error) {
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.checkOpen(); err != nil || l.gen != gen {
+	if err := l.checkOpen(); err != nil || l.gen.Load() != gen {
 		discard()
 		if err == nil {
 			err = fmt.Errorf("compact %s: the log changed during the pass; nothing replaced", l.dir)
@@ -131,6 +137,10 @@ func (l *Log) compactLocked(cfg *Config) (CleanStats, error) {
 	l.tombstoneAt = tombstoneAt
 	return st, nil
 }
+
+// changedSince reports whether segments were truncated, deleted or replaced
+// since the log's generation was gen.
+func (l *Log) changedSince(gen uint64) bool { return l.gen.Load() != gen }
 
 // keyMap is what the first read of a pass learns.
 type keyMap struct {

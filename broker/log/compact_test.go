@@ -456,3 +456,51 @@ func listDir(t *testing.T, dir string) string {
 	}
 	return strings.Join(names, " ")
 }
+
+// A truncation while a pass reads or rewrites segments makes the pass give up
+// quietly; the log stays consistent.
+func TestCompactConcurrentWithTruncate(t *testing.T) {
+	clk := newFakeClock()
+	l := openTest(t, t.TempDir(), compactConfig(), clk)
+	defer l.Close()
+	batches := make([][]byte, 400)
+	for i := range batches {
+		batches[i] = batchOf(t, kv{key: fmt.Appendf(nil, "k%d", i%30), value: fmt.Appendf(nil, "%d-%040d", i, i), ts: clk.Ms()})
+	}
+	for _, b := range batches[:300] {
+		mustAppend(t, l, b)
+	}
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	errc := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stop.Load() {
+			if _, err := l.Compact(); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	rng := rand.New(rand.NewPCG(2, 3))
+	for i := range 30 {
+		end := l.EndOffset()
+		if err := l.Truncate(end - 1 - rng.Int64N(min(end, 40))); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range batches[300+i*3 : 303+i*3] {
+			mustAppend(t, l, b)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatalf("Compact during truncations: %v", err)
+	}
+	got := readAll(t, l)
+	if len(got) == 0 || got[len(got)-1].offset != l.EndOffset()-1 {
+		t.Fatalf("log ends at %d, last record %v", l.EndOffset(), got[len(got)-1])
+	}
+}

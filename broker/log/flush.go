@@ -27,7 +27,7 @@ func (l *Log) flush(active, indexes bool) error {
 		l.mu.Unlock()
 		return err
 	}
-	gen := l.gen
+	gen := l.gen.Load()
 	segs := l.list()
 	var jobs []flushJob
 	var errs []error
@@ -76,7 +76,7 @@ func (l *Log) flush(active, indexes bool) error {
 	}
 	// After a truncation or replacement the captured sizes may no longer
 	// describe the segments; the next flush will get it right.
-	if l.gen == gen {
+	if l.gen.Load() == gen {
 		for i, j := range jobs {
 			if synced[i] && j.size > j.s.flushedSize {
 				j.s.flushedSize, j.s.flushedNext = j.size, j.next

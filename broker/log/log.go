@@ -39,8 +39,11 @@ type Log struct {
 	closed   atomic.Bool // set once Close has released the files
 	stopping atomic.Bool // set when Close begins; long passes give up
 
+	// gen is bumped (under mu) whenever segments are deleted, truncated or
+	// replaced; atomic so a read can tell that its view went stale.
+	gen atomic.Uint64
+
 	// Owned by mu.
-	gen          uint64 // bumped whenever segments are deleted, truncated or replaced
 	unflushedMsg int64  // records appended since the last fsync
 	lastFlush    time.Time
 	dirDirty     bool  // segment files created since the folder's last fsync

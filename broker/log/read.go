@@ -40,6 +40,7 @@ func (l *Log) read(offset, maxBytes, upTo int64, minOne bool) (res ReadResult, o
 		return res, false, ErrClosed
 	}
 	// end before the segments: every offset below end is in the list loaded after.
+	gen := l.gen.Load()
 	end := l.end.Load()
 	start := l.start.Load()
 	segs := l.list()
@@ -88,6 +89,11 @@ func (l *Log) read(offset, maxBytes, upTo int64, minOne bool) (res ReadResult, o
 		}
 		if err != nil {
 			releaseAll()
+			if l.gen.Load() != gen {
+				// A truncation cut the segment under this read: try again
+				// on the new segment list rather than report damage.
+				return ReadResult{}, false, nil
+			}
 			return ReadResult{}, false, fmt.Errorf("read at %d: %w", offset, err)
 		}
 		if found {

@@ -48,7 +48,7 @@ func (l *Log) ApplyRetention() (CleanStats, error) {
 	st.SegmentsDeleted = n
 	l.start.Store(max(start, segs[n].base))
 	l.publish(segs[n:])
-	l.gen++
+	l.gen.Add(1)
 	if err := l.deleteSegmentsLocked(segs[:n]); err != nil {
 		return st, fmt.Errorf("retention in %s: %w", l.dir, err)
 	}

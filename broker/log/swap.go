@@ -94,7 +94,7 @@ func (l *Log) swapLocked(groups [][]candidate, outs []*segment) error {
 		}
 	}
 	l.publish(next)
-	l.gen++
+	l.gen.Add(1)
 	for s := range gone {
 		s.file.release()
 	}

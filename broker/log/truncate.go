@@ -72,7 +72,7 @@ func (l *Log) Truncate(offset int64) error {
 	}
 	removed := segs[keep:]
 	l.publish(segs[:keep:keep])
-	l.gen++
+	l.gen.Add(1)
 	if err := l.deleteSegmentsLocked(removed); err != nil {
 		return fmt.Errorf("truncate to %d: %w", offset, err)
 	}
@@ -86,7 +86,7 @@ func (l *Log) Truncate(offset int64) error {
 // next offset.
 // REQUIRES: mu.
 func (l *Log) endGapLocked(newEnd int64) error {
-	l.gen++
+	l.gen.Add(1)
 	if s := l.active(); s.next < newEnd {
 		if _, err := l.rollLocked(newEnd); err != nil {
 			return fmt.Errorf("truncate to %d: %w", newEnd, err)
@@ -123,7 +123,7 @@ func (l *Log) resetLocked(offset int64) error {
 	l.start.Store(offset)
 	l.end.Store(offset)
 	l.cleanedTo = offset
-	l.gen++
+	l.gen.Add(1)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("truncate to %d: %w", offset, err)
 	}
@@ -226,7 +226,7 @@ func (l *Log) AdvanceStartOffset(offset int64) error {
 		return nil
 	}
 	l.publish(segs[n:])
-	l.gen++
+	l.gen.Add(1)
 	if err := l.deleteSegmentsLocked(segs[:n]); err != nil {
 		return fmt.Errorf("advance start offset to %d: %w", offset, err)
 	}
