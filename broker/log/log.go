@@ -44,7 +44,7 @@ type Log struct {
 	gen atomic.Uint64
 
 	// Owned by mu.
-	unflushedMsg int64  // records appended since the last fsync
+	unflushedMsg int64 // records appended since the last fsync
 	lastFlush    time.Time
 	dirDirty     bool  // segment files created since the folder's last fsync
 	failed       error // a write that could not be undone; the log refuses appends
