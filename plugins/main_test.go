@@ -69,14 +69,14 @@ func buildVersion(t *testing.T, dir, name, version string) string {
 }
 
 // install copies the binary src into dir as name.
-func install(t *testing.T, src, dir, name string) {
-	t.Helper()
+func install(tb testing.TB, src, dir, name string) {
+	tb.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 }
 
