@@ -69,11 +69,11 @@ func partition(id int32, hw int64) kmsg.FetchResponseTopicPartition {
 }
 
 func randomBytes(rng *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(rng.UintN(256))
+	b := make([]byte, n+8)
+	for i := 0; i < n; i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], rng.Uint64())
 	}
-	return b
+	return b[:n]
 }
 
 // withData adds a topic whose partitions are built by mk; mk returns the record
