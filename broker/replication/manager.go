@@ -110,7 +110,7 @@ func (m *Manager) Reconcile(snap *cluster.Snapshot) {
 		failed: make(map[log.TopicPartition]error),
 	}
 	for _, topic := range snap.Topics {
-		cfg, err := log.ApplyOverrides(m.cfg.LogDefaults, topic.Configs)
+		cfg, err := topic.LogConfig(m.cfg.LogDefaults) // skips non-log configs such as min.insync.replicas
 		if err != nil {
 			// The metadata layer validated these when they were set; a failure here
 			// means the broker defaults changed under them. Keep serving with the

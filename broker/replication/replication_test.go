@@ -197,7 +197,7 @@ func TestManagerReconciles(t *testing.T) {
 
 	// Only partitions with this node among their replicas are hosted.
 	m.Reconcile(snapshot(
-		topicSpec{name: "mine", id: 1, parts: 2, configs: map[string]string{"retention.ms": "1000"}},
+		topicSpec{name: "mine", id: 1, parts: 2, configs: map[string]string{"retention.ms": "1000", "min.insync.replicas": "1"}},
 		topicSpec{name: "elsewhere", id: 2, parts: 1, replicas: []int32{7}},
 	))
 	p := mustPartition(t, m, "mine", 1)
