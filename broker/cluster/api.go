@@ -61,4 +61,7 @@ type Snapshot struct {
 	TopicsByID map[UUID]*Topic
 	// Version increases with every applied command.
 	Version uint64
+	// NextProducerID is the first producer id no block has reserved yet
+	// (AllocateProducerIDs); ids below it were handed out and never repeat.
+	NextProducerID int64
 }

@@ -16,6 +16,8 @@ type Command struct {
 	DeleteTopic      *TopicDeletion      `json:"delete_topic,omitempty"`
 	CreatePartitions *PartitionCreation  `json:"create_partitions,omitempty"`
 	SetTopicConfigs  *TopicConfigChange  `json:"set_topic_configs,omitempty"`
+	// AllocateProducerIDs reserves a block of producer ids (broker/txn).
+	AllocateProducerIDs *ProducerIDAllocation `json:"allocate_producer_ids,omitempty"`
 }
 
 // BrokerRegistration adds a broker or updates its advertised address.
@@ -70,6 +72,9 @@ func (c Command) kind() (string, error) {
 	}
 	if c.SetTopicConfigs != nil {
 		kinds = append(kinds, "set_topic_configs")
+	}
+	if c.AllocateProducerIDs != nil {
+		kinds = append(kinds, "allocate_producer_ids")
 	}
 	if len(kinds) != 1 {
 		return "", fmt.Errorf("%w: a command sets exactly one kind, this one sets %d %v", ErrInvalidCommand, len(kinds), kinds)

@@ -70,6 +70,8 @@ func (m *Metadata) next(cmd Command) (*Snapshot, error) {
 		Topics:       maps.Clone(cur.Topics),
 		TopicsByID:   maps.Clone(cur.TopicsByID),
 		Version:      cur.Version + 1,
+		// NextProducerID only moves with AllocateProducerIDs.
+		NextProducerID: cur.NextProducerID,
 	}
 	if next.Topics == nil {
 		next.Topics = map[string]*Topic{}
@@ -88,6 +90,8 @@ func (m *Metadata) next(cmd Command) (*Snapshot, error) {
 		err = next.createPartitions(cmd.CreatePartitions)
 	case cmd.SetTopicConfigs != nil:
 		err = next.setTopicConfigs(cmd.SetTopicConfigs)
+	case cmd.AllocateProducerIDs != nil:
+		err = next.allocateProducerIDs(cmd.AllocateProducerIDs)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", kind, err)

@@ -45,6 +45,8 @@ type snapshotJSON struct {
 	Version      uint64      `json:"version"`
 	Brokers      []Broker    `json:"brokers"`
 	Topics       []topicJSON `json:"topics"`
+	// NextProducerID is omitted while zero, so older snapshots read the same.
+	NextProducerID int64 `json:"next_producer_id,omitempty"`
 }
 
 type topicJSON struct {
@@ -57,12 +59,13 @@ type topicJSON struct {
 // MarshalSnapshot encodes s as JSON, deterministically (raft snapshots, snapshot.json).
 func MarshalSnapshot(s *Snapshot) ([]byte, error) {
 	out := snapshotJSON{
-		Format:       snapshotFormat,
-		ClusterID:    s.ClusterID,
-		ControllerID: s.ControllerID,
-		Version:      s.Version,
-		Brokers:      s.Brokers,
-		Topics:       make([]topicJSON, 0, len(s.Topics)),
+		Format:         snapshotFormat,
+		ClusterID:      s.ClusterID,
+		ControllerID:   s.ControllerID,
+		Version:        s.Version,
+		Brokers:        s.Brokers,
+		Topics:         make([]topicJSON, 0, len(s.Topics)),
+		NextProducerID: s.NextProducerID,
 	}
 	if out.Brokers == nil {
 		out.Brokers = []Broker{}
@@ -111,7 +114,11 @@ func UnmarshalSnapshot(b []byte) (*Snapshot, error) {
 	}
 	// The rebuilt snapshot is private to this call until returned, so setting its
 	// version in place is safe.
+	if in.NextProducerID < 0 {
+		return nil, fmt.Errorf("decode metadata snapshot: negative next producer id %d", in.NextProducerID)
+	}
 	s := m.Snapshot()
 	s.Version = in.Version
+	s.NextProducerID = in.NextProducerID
 	return s, nil
 }
