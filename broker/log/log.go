@@ -212,6 +212,7 @@ func (l *Log) Delete() error {
 
 // removeDir renames dir to a name the Manager ignores, then removes it.
 func removeDir(dir string) error {
+	// The wall clock only makes the name unique; nothing reads it back.
 	gone := fmt.Sprintf("%s.%d%s", dir, time.Now().UnixNano(), deletedSuffix)
 	if err := os.Rename(dir, gone); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
