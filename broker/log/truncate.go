@@ -53,6 +53,9 @@ func (l *Log) Truncate(offset int64) error {
 		return fmt.Errorf("truncate to %d: %w", offset, err)
 	}
 	l.cleanedTo = min(l.cleanedTo, newEnd)
+	// Bump the generation before any file shrinks, so a read or compaction
+	// pass that runs into the cut knows to retry or give up.
+	l.gen.Add(1)
 	// Segments based at or after the new end go whole (the first one stays,
 	// emptied, when the log keeps nothing); the one holding the first removed
 	// batch is cut there. Batches before that one all end below newEnd.
@@ -104,6 +107,7 @@ func (l *Log) resetLocked(offset int64) error {
 		return fmt.Errorf("truncate to %d: %w", offset, err)
 	}
 	old := l.list()
+	l.gen.Add(1) // before any file changes; see Truncate
 	// The new segment replaces the files of an old one with the same base.
 	s, err := newSegment(l.dir, offset)
 	if err != nil {
