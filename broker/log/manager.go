@@ -217,6 +217,43 @@ func (m *Manager) Remove(tp TopicPartition) error {
 	return nil
 }
 
+// StraySuffix ends the name of a partition folder that SetAside moved out of
+// the way. Such folders are never opened or deleted by the broker.
+const StraySuffix = "-stray"
+
+// SetAside closes a partition's log, if open, and renames its folder to
+// <topic>-<partition>.<n>-stray so the broker no longer sees it, keeping the
+// data for an operator to inspect or restore. It is what a node does with a
+// partition folder its metadata does not know: the metadata may be the thing
+// that was lost, so the data is never deleted on that evidence alone. It
+// returns the new folder name; an unknown partition is not an error ("").
+func (m *Manager) SetAside(tp TopicPartition) (string, error) {
+	m.mu.Lock()
+	l, open := m.logs[tp]
+	_, found := m.onDisk[tp]
+	delete(m.logs, tp)
+	delete(m.onDisk, tp)
+	m.mu.Unlock()
+	if !open && !found {
+		return "", nil
+	}
+	if open {
+		if err := l.Close(); err != nil {
+			return "", fmt.Errorf("set aside %s: %w", tp, err)
+		}
+	}
+	dir := filepath.Join(m.dir, tp.String())
+	// The wall clock only makes the name unique; nothing reads it back.
+	aside := fmt.Sprintf("%s.%d%s", dir, time.Now().UnixNano(), StraySuffix)
+	if err := os.Rename(dir, aside); err != nil {
+		return "", fmt.Errorf("set aside %s: %w", tp, err)
+	}
+	if err := syncPath(m.dir); err != nil {
+		return "", fmt.Errorf("set aside %s: %w", tp, err)
+	}
+	return aside, nil
+}
+
 // Close stops the cleaner, waits for it, and closes every log. A compaction
 // pass under way gives up at its next batch.
 func (m *Manager) Close() error {

@@ -6,7 +6,7 @@
 // fed every metadata Snapshot (Subscribe to a cluster.Local, or call Reconcile) and
 // opens the logs of partitions whose replicas include this node (config = the
 // broker's log defaults with the topic's overrides), applies changed topic configs
-// to open logs, and removes the logs of deleted topics (and stray folders on disk
+// to open logs, and removes the logs of deleted topics (setting aside, never deleting, folders on disk
 // that the metadata no longer knows).
 //
 // Invariants:

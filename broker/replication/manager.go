@@ -157,10 +157,13 @@ func (m *Manager) Reconcile(snap *cluster.Snapshot) {
 		if _, ok := old.byTP[tp]; ok {
 			continue // removed above
 		}
-		m.logger.Info("removing partition log unknown to the metadata", "partition", tp.String())
-		if err := m.logs.Remove(tp); err != nil {
-			m.logger.Error("cannot remove stray partition log", "partition", tp.String(), "err", err)
+		// Never delete on this evidence: the metadata may be what was lost.
+		aside, err := m.logs.SetAside(tp)
+		if err != nil {
+			m.logger.Error("cannot set aside partition log unknown to the metadata", "partition", tp.String(), "err", err)
+			continue
 		}
+		m.logger.Warn("partition log unknown to the metadata set aside, not deleted", "partition", tp.String(), "moved_to", aside)
 	}
 }
 

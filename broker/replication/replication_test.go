@@ -254,7 +254,7 @@ func TestManagerReconciles(t *testing.T) {
 	}
 }
 
-func TestManagerRemovesStrayLogsAndReopens(t *testing.T) {
+func TestManagerSetsAsideStrayLogsAndReopens(t *testing.T) {
 	dir := t.TempDir()
 	{
 		m, logs := newManager(t, dir)
@@ -275,7 +275,12 @@ func TestManagerRemovesStrayLogsAndReopens(t *testing.T) {
 		t.Fatalf("reopened partition: high watermark %d, end %d", p.HighWatermark(), p.Log().EndOffset())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "gone-0")); !os.IsNotExist(err) {
-		t.Fatalf("stray folder not removed: %v", err)
+		t.Fatalf("stray folder still in place: %v", err)
+	}
+	// Its data is kept aside for an operator, not deleted.
+	aside, err := filepath.Glob(filepath.Join(dir, "gone-0.*"+log.StraySuffix, "*.log"))
+	if err != nil || len(aside) != 1 {
+		t.Fatalf("stray folder's segment not kept aside: %v %v", aside, err)
 	}
 	// After Close, snapshots are ignored and partitions refuse appends.
 	m.Close()
