@@ -22,7 +22,9 @@ func TestIdempotentAppends(t *testing.T) {
 		wantBase   int64 // expected BaseOffset when wantErr is nil
 		wantErr    error
 	}
-	b := func(pid int64, epoch int16, seq int32, n int) []byte { return dataBatch(t, batchSpec{pid: pid, epoch: epoch, seq: seq, n: n}) }
+	b := func(pid int64, epoch int16, seq int32, n int) []byte {
+		return dataBatch(t, batchSpec{pid: pid, epoch: epoch, seq: seq, n: n})
+	}
 	tb := func(pid int64, epoch int16, seq int32, n int) []byte {
 		return dataBatch(t, batchSpec{pid: pid, epoch: epoch, seq: seq, n: n, txn: true})
 	}
@@ -150,9 +152,9 @@ func TestTransactionsLastStableOffsetAndAbortedIndex(t *testing.T) {
 		t.Fatal("unstable offset before any transaction")
 	}
 	p.mustAppend(dataBatch(t, batchSpec{pid: -1, epoch: -1, seq: -1, n: 2}), true) // 0-1 plain
-	p.mustAppend(tb(1, 0, 3), true)                                                  // 2-4 pid 1
-	p.mustAppend(tb(2, 0, 2), true)                                                  // 5-6 pid 2
-	p.mustAppend(tb(1, 3, 1), true)                                                  // 7 pid 1
+	p.mustAppend(tb(1, 0, 3), true)                                                // 2-4 pid 1
+	p.mustAppend(tb(2, 0, 2), true)                                                // 5-6 pid 2
+	p.mustAppend(tb(1, 3, 1), true)                                                // 7 pid 1
 	if off, ok := p.state.FirstUnstableOffset(); !ok || off != 2 {
 		t.Fatalf("first unstable offset %d %v, want 2", off, ok)
 	}
