@@ -20,6 +20,7 @@ import (
 var bins struct {
 	dir  string
 	echo string // echo 1.0.0
+	file string // the file connector, connectors/file
 }
 
 func TestMain(m *testing.M) {
@@ -34,7 +35,12 @@ func TestMain(m *testing.M) {
 	}
 	bins.dir = dir
 	bins.echo = filepath.Join(dir, "echo-1.0.0")
-	if err := goBuild(bins.echo, "./testdata/echoplugin", "1.0.0"); err != nil {
+	bins.file = filepath.Join(dir, "file")
+	err = goBuild(bins.echo, "./testdata/echoplugin", "1.0.0")
+	if err == nil {
+		err = goBuild(bins.file, "../connectors/file", "")
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)
