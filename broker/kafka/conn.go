@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -165,6 +166,12 @@ func (c *conn) readFrame(r io.Reader, n int) ([]byte, error) {
 
 // handle decodes and serves one request and encodes its answer (nil: no answer).
 func (c *conn) handle(frame []byte) (*outFrame, error) {
+	if len(frame) >= 2 && !decodesInPlace(int16(binary.BigEndian.Uint16(frame))) {
+		// The decoded request's byte fields alias the frame, and the frame buffer is
+		// reused for the next request. Handlers other than Produce and Fetch may keep
+		// those bytes (group member metadata, assignments), so they get their own copy.
+		frame = bytes.Clone(frame)
+	}
 	d, err := c.s.decodeRequest(frame, &c.info)
 	if err != nil {
 		return nil, err
@@ -186,6 +193,13 @@ func (c *conn) handle(frame []byte) (*outFrame, error) {
 		return sp.frame(buf, d.req), nil
 	}
 	return &outFrame{buf: appendResponseFrame(buf, d.req, resp)}, nil
+}
+
+// decodesInPlace reports whether requests of an API are decoded from the
+// connection's reused read buffer: only the hot-path APIs whose handlers are done
+// with every byte of the request when they return.
+func decodesInPlace(key int16) bool {
+	return key == 0 || key == 1 // Produce, Fetch
 }
 
 func (c *conn) responseBuffer() []byte {

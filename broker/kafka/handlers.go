@@ -8,7 +8,10 @@ type Request struct {
 	Version       int16
 	CorrelationID int32
 	ClientID      string
-	// Msg is the decoded request body; its type matches Key.
+	// Msg is the decoded request body; its type matches Key. For Produce and Fetch
+	// its byte fields alias the connection's read buffer, which the next request
+	// overwrites: those handlers must not keep them after returning. Requests of
+	// every other API own their bytes.
 	Msg kmsg.Request
 	// Conn describes the client connection.
 	Conn *ConnInfo

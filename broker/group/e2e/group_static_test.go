@@ -42,6 +42,24 @@ func TestStaticMemberRestart(t *testing.T) {
 	adm := kadm.NewClient(newClient(t, addr))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	// The members joined one after another, so coverage can hold for a moment
+	// between two rebalances. Take the baseline only once the group is Stable and
+	// no callback has fired for a while.
+	var lastCounts [3]int
+	lastChange := time.Now()
+	waitFor(t, 60*time.Second, "the group to settle", func() bool {
+		counts := [3]int{own.eventCount("s0"), own.eventCount("s1"), own.eventCount("s2")}
+		if counts != lastCounts {
+			lastCounts, lastChange = counts, time.Now()
+			return false
+		}
+		d, err := adm.DescribeGroups(ctx, groupID)
+		if err != nil || d[groupID].State != "Stable" || len(d[groupID].Members) != 3 {
+			lastChange = time.Now()
+			return false
+		}
+		return own.complete(partitions, members) && time.Since(lastChange) > time.Second
+	})
 	before := memberIDs(t, ctx, adm, groupID)
 	assigned := own.snapshot()
 	events0, events2 := own.eventCount("s0"), own.eventCount("s2")
