@@ -43,6 +43,12 @@ func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	if level == hclog.Off {
 		return
 	}
+	if h.name == "" && level == hclog.Info {
+		// go-plugin's own lifecycle messages ("plugin process exited" after
+		// every validation) are debugging detail for the host; the plugin's
+		// lines come through named loggers and keep their level.
+		level = hclog.Debug
+	}
 	all := make([]any, 0, len(h.implied)+len(args)+2)
 	if h.name != "" {
 		all = append(all, "logger", h.name)

@@ -170,6 +170,10 @@ func TestHclogAdapter(t *testing.T) {
 	if rec, ok := logs.find("from the standard logger"); !ok || rec.level != slog.LevelInfo {
 		t.Fatalf("standard logger record = %+v", rec)
 	}
+	h.Info("plugin process exited")
+	if rec, ok := logs.find("plugin process exited"); !ok || rec.level != slog.LevelDebug {
+		t.Fatalf("go-plugin's own info record = %+v, want it at debug", rec)
+	}
 	if got := named.GetLevel(); got != hclog.Trace {
 		t.Fatalf("GetLevel() = %v with a handler that takes everything", got)
 	}
