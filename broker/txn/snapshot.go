@@ -108,6 +108,7 @@ func decodeSnapshot(b []byte) (snapshotState, error) {
 	if n < 0 || n > int64(len(r))/producerFixedSize {
 		return bad("%d producers in %d bytes", n, len(r))
 	}
+	prevID := int64(-1)
 	for range n {
 		if len(r) < producerFixedSize {
 			return bad("producer cut short")
@@ -124,9 +125,10 @@ func decodeSnapshot(b []byte) (snapshotState, error) {
 		if p.ID < 0 || p.TxnFirstOffset < -1 || p.TxnFirstOffset >= st.offset {
 			return bad("producer %d: open transaction at %d", p.ID, p.TxnFirstOffset)
 		}
-		if _, dup := st.producers[p.ID]; dup {
-			return bad("producer %d listed twice", p.ID)
+		if p.ID <= prevID {
+			return bad("producer %d after %d: not in ascending order", p.ID, prevID)
 		}
+		prevID = p.ID
 		if nb > MaxCachedBatches || len(r) < nb*batchMetaSize {
 			return bad("producer %d: %d batches", p.ID, nb)
 		}
