@@ -57,60 +57,103 @@ func TestTransitions(t *testing.T) {
 	}{
 		// InitProducerId.
 		{"new id: Empty -> Empty at epoch 0", NewTxn("tx", pid, t0),
-			func(x Txn) (Txn, error) { return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs()) },
+			func(x Txn) (Txn, error) {
+				return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs())
+			},
 			Empty, 0, nil, nil},
 		{"Empty -> Empty bumps the epoch", at(Empty),
-			func(x Txn) (Txn, error) { return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs()) },
+			func(x Txn) (Txn, error) {
+				return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs())
+			},
 			Empty, 4, nil, nil},
 		{"CompleteCommit -> Empty", at(CompleteCommit),
-			func(x Txn) (Txn, error) { return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs()) },
+			func(x Txn) (Txn, error) {
+				return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs())
+			},
 			Empty, 4, nil, nil},
 		{"CompleteAbort -> Empty", at(CompleteAbort),
-			func(x Txn) (Txn, error) { return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs()) },
+			func(x Txn) (Txn, error) {
+				return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs())
+			},
 			Empty, 4, nil, nil},
 		{"Ongoing -> PrepareEpochFence on InitProducerId", at(Ongoing),
-			func(x Txn) (Txn, error) { return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs()) },
+			func(x Txn) (Txn, error) {
+				return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs())
+			},
 			PrepareEpochFence, 4, []TopicPartition{tpA}, nil},
 		{"InitProducerId while PrepareCommit", at(PrepareCommit),
-			func(x Txn) (Txn, error) { return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs()) },
+			func(x Txn) (Txn, error) {
+				return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs())
+			},
 			0, 0, nil, ErrConcurrentTransactions},
 		{"InitProducerId while PrepareAbort", at(PrepareAbort),
-			func(x Txn) (Txn, error) { return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs()) },
+			func(x Txn) (Txn, error) {
+				return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs())
+			},
 			0, 0, nil, ErrConcurrentTransactions},
 		{"KIP-360 with the current epoch bumps", at(CompleteAbort),
-			func(x Txn) (Txn, error) { return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: pid, Epoch: 3}, newIDs()) },
+			func(x Txn) (Txn, error) {
+				return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: pid, Epoch: 3}, newIDs())
+			},
 			Empty, 4, nil, nil},
 		{"KIP-360 with another producer id is fenced", at(Empty),
-			func(x Txn) (Txn, error) { return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: pid2, Epoch: 3}, newIDs()) },
+			func(x Txn) (Txn, error) {
+				return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: pid2, Epoch: 3}, newIDs())
+			},
 			0, 0, nil, ErrProducerFenced},
 		{"KIP-360 with an old epoch is fenced", at(Empty),
-			func(x Txn) (Txn, error) { return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: pid, Epoch: 1}, newIDs()) },
+			func(x Txn) (Txn, error) {
+				return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: pid, Epoch: 1}, newIDs())
+			},
 			0, 0, nil, ErrProducerFenced},
 		{"exhausted epoch rotates the producer id", func() Txn { x := at(CompleteCommit); x.Epoch = maxEpoch; return x }(),
-			func(x Txn) (Txn, error) { return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs(pid2)) },
+			func(x Txn) (Txn, error) {
+				return x.InitProducerID(now, InitRequest{Timeout: tmo, ProducerID: -1, Epoch: -1}, newIDs(pid2))
+			},
 			Empty, 0, nil, nil},
 
 		// AddPartitionsToTxn.
 		{"Empty -> Ongoing", at(Empty),
-			func(x Txn) (Txn, error) { n, _, err := x.AddPartitions(now, pid, 3, []TopicPartition{tpB, tpA}); return n, err },
+			func(x Txn) (Txn, error) {
+				n, _, err := x.AddPartitions(now, pid, 3, []TopicPartition{tpB, tpA})
+				return n, err
+			},
 			Ongoing, 3, []TopicPartition{tpA, tpB}, nil},
 		{"Ongoing -> Ongoing adds", at(Ongoing),
-			func(x Txn) (Txn, error) { n, _, err := x.AddPartitions(now, pid, 3, []TopicPartition{tpC}); return n, err },
+			func(x Txn) (Txn, error) {
+				n, _, err := x.AddPartitions(now, pid, 3, []TopicPartition{tpC})
+				return n, err
+			},
 			Ongoing, 3, []TopicPartition{tpA, tpC}, nil},
 		{"CompleteCommit -> Ongoing", at(CompleteCommit),
-			func(x Txn) (Txn, error) { n, _, err := x.AddPartitions(now, pid, 3, []TopicPartition{tpB}); return n, err },
+			func(x Txn) (Txn, error) {
+				n, _, err := x.AddPartitions(now, pid, 3, []TopicPartition{tpB})
+				return n, err
+			},
 			Ongoing, 3, []TopicPartition{tpB}, nil},
 		{"CompleteAbort -> Ongoing", at(CompleteAbort),
-			func(x Txn) (Txn, error) { n, _, err := x.AddPartitions(now, pid, 3, []TopicPartition{tpB}); return n, err },
+			func(x Txn) (Txn, error) {
+				n, _, err := x.AddPartitions(now, pid, 3, []TopicPartition{tpB})
+				return n, err
+			},
 			Ongoing, 3, []TopicPartition{tpB}, nil},
 		{"add while PrepareCommit", at(PrepareCommit),
-			func(x Txn) (Txn, error) { n, _, err := x.AddPartitions(now, pid, 3, []TopicPartition{tpB}); return n, err },
+			func(x Txn) (Txn, error) {
+				n, _, err := x.AddPartitions(now, pid, 3, []TopicPartition{tpB})
+				return n, err
+			},
 			0, 0, nil, ErrConcurrentTransactions},
 		{"add with another producer id", at(Ongoing),
-			func(x Txn) (Txn, error) { n, _, err := x.AddPartitions(now, pid2, 3, []TopicPartition{tpB}); return n, err },
+			func(x Txn) (Txn, error) {
+				n, _, err := x.AddPartitions(now, pid2, 3, []TopicPartition{tpB})
+				return n, err
+			},
 			0, 0, nil, ErrInvalidProducerIDMapping},
 		{"add with an old epoch", at(Ongoing),
-			func(x Txn) (Txn, error) { n, _, err := x.AddPartitions(now, pid, 2, []TopicPartition{tpB}); return n, err },
+			func(x Txn) (Txn, error) {
+				n, _, err := x.AddPartitions(now, pid, 2, []TopicPartition{tpB})
+				return n, err
+			},
 			0, 0, nil, ErrProducerFenced},
 
 		// EndTxn.
