@@ -17,7 +17,11 @@
 //     so a fetch watching many partitions blocks on one channel, with no goroutine
 //     per partition;
 //   - Partition lookups never block on reconciliation: the partition table is an
-//     immutable map swapped atomically.
+//     immutable map swapped atomically;
+//   - with a ProducerState (Config.ProducerState, broker/txn), the producer check,
+//     the log append and the state update happen under one lock per partition,
+//     so idempotence and the last stable offset always match the log; a retried
+//     batch is answered with its original offsets and not written again.
 //
 // The loop a fetch writes:
 //

@@ -20,6 +20,9 @@ type Config struct {
 	LogDefaults log.Config
 	// Logger receives reconciliation problems. Default slog.Default().
 	Logger *slog.Logger
+	// ProducerState opens each partition's producer state (broker/txn) when its
+	// log opens. Default nil: no idempotence or transaction checks.
+	ProducerState ProducerStateOpener
 }
 
 // SnapshotSource is what the Manager subscribes to; *cluster.Local has it.
@@ -140,6 +143,9 @@ func (m *Manager) Reconcile(snap *cluster.Snapshot) {
 			continue
 		}
 		p.markRemoved()
+		if err := p.closeProducers(false); err != nil {
+			m.logger.Warn("cannot close producer state", "partition", tp.String(), "err", err)
+		}
 		if _, reopened := next.byTP[tp]; reopened {
 			continue // replaced by a new topic id; reconcilePartition removed the old log
 		}
@@ -183,6 +189,9 @@ func (m *Manager) reconcilePartition(cur *Partition, tp log.TopicPartition, id c
 		// Same name, new topic id: the topic was deleted and recreated between
 		// two snapshots. The old data must not show through.
 		cur.markRemoved()
+		if err := cur.closeProducers(false); err != nil {
+			m.logger.Warn("cannot close producer state", "partition", tp.String(), "err", err)
+		}
 		if err := m.logs.Remove(tp); err != nil {
 			return nil, fmt.Errorf("remove log of replaced topic %s: %w", tp, err)
 		}
@@ -197,7 +206,11 @@ func (m *Manager) reconcilePartition(cur *Partition, tp log.TopicPartition, id c
 			return nil, fmt.Errorf("configure log %s: %w", tp, err)
 		}
 	}
-	return newPartition(tp, id, l, pm), nil
+	producers, err := m.openProducers(tp, l)
+	if err != nil {
+		return nil, err
+	}
+	return newPartition(tp, id, l, pm, producers), nil
 }
 
 // Close stops reconciling and marks every partition removed, which wakes their
@@ -210,8 +223,11 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
-	for _, p := range m.parts.Load().byTP {
+	parts := m.parts.Load().byTP
+	for _, p := range parts {
 		p.markRemoved()
 	}
-	return nil
+	// The logs are still open (the log.Manager closes them after this), so the
+	// producer states can take their snapshots for a quick restart.
+	return closeAll(parts)
 }

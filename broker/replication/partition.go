@@ -53,13 +53,16 @@ type Partition struct {
 	// leader is the current leader's node id, from metadata.
 	leader  atomic.Int32
 	removed atomic.Bool
+	// producers is the producer state (idempotence, transactions); nil when the
+	// Manager has none configured. Check/append/Appended run under appendMu.
+	producers ProducerState
 
 	waitMu  sync.Mutex
 	waiters map[*Waiter]struct{}
 }
 
-func newPartition(tp log.TopicPartition, id cluster.UUID, l *log.Log, meta cluster.Partition) *Partition {
-	p := &Partition{tp: tp, topicID: id, log: l, waiters: make(map[*Waiter]struct{})}
+func newPartition(tp log.TopicPartition, id cluster.UUID, l *log.Log, meta cluster.Partition, producers ProducerState) *Partition {
+	p := &Partition{tp: tp, topicID: id, log: l, waiters: make(map[*Waiter]struct{}), producers: producers}
 	p.hw.Store(l.EndOffset())
 	p.setMeta(meta)
 	return p
@@ -92,22 +95,51 @@ func (p *Partition) HighWatermark() int64 {
 	return min(p.hw.Load(), p.log.EndOffset())
 }
 
-// LastStableOffset is the offset below which no transaction is undecided. Until
-// transactions exist (issue 5) it equals the high watermark.
-func (p *Partition) LastStableOffset() int64 { return p.HighWatermark() }
+// LastStableOffset is the offset below which no transaction is undecided: the
+// first offset of the oldest open transaction, or the high watermark when that
+// is lower or no transaction is open.
+func (p *Partition) LastStableOffset() int64 {
+	hw := p.HighWatermark()
+	if p.producers != nil {
+		if first, ok := p.producers.FirstUnstableOffset(); ok {
+			return min(first, hw)
+		}
+	}
+	return hw
+}
 
 // StartOffset is the log start offset.
 func (p *Partition) StartOffset() int64 { return p.log.StartOffset() }
 
-// Append writes batches (modified in place, see log.Log.Append) stamped with the
-// current leader epoch, advances the high watermark and wakes the waiters.
+// Append writes a client's batches (modified in place, see log.Log.Append)
+// stamped with the current leader epoch, advances the high watermark and wakes
+// the waiters. With producer state, the batches are checked first (epochs,
+// sequences): a retried batch is answered with its original offsets and not
+// written again.
 func (p *Partition) Append(batches []byte) (log.AppendInfo, error) {
+	return p.append(batches, true)
+}
+
+func (p *Partition) append(batches []byte, fromClient bool) (log.AppendInfo, error) {
 	if p.removed.Load() {
 		return log.AppendInfo{}, fmt.Errorf("append to %s: %w", p.tp, ErrPartitionRemoved)
 	}
 	p.appendMu.Lock()
+	if p.producers != nil {
+		dup, err := p.producers.Check(batches, fromClient)
+		if err != nil || dup != nil {
+			p.appendMu.Unlock()
+			if err != nil {
+				return log.AppendInfo{}, fmt.Errorf("append to %s: %w", p.tp, err)
+			}
+			return *dup, nil
+		}
+	}
 	info, err := p.log.Append(batches, p.leaderEpoch.Load())
 	if err == nil {
+		if p.producers != nil {
+			p.producers.Appended(batches, info)
+		}
 		// Single node: every appended record is on every replica there is, so
 		// it is committed at once. Issue 6 moves this to the ISR's acks.
 		p.hw.Store(info.LastOffset + 1)
