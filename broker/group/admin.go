@@ -100,6 +100,9 @@ type FetchedOffset struct {
 	Offset      int64
 	LeaderEpoch int32
 	Metadata    string
+	// Pending is true when an open transaction holds an offset of the
+	// partition (OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT).
+	Pending bool
 }
 
 // FetchOffsets handles OffsetFetch: the committed offsets of tps, or of every
@@ -119,7 +122,7 @@ func (c *Coordinator) FetchOffsets(group string, tps []TopicPartition) ([]Fetche
 	}
 	out := make([]FetchedOffset, 0, len(tps))
 	for _, tp := range tps {
-		f := FetchedOffset{TopicPartition: tp, Offset: -1, LeaderEpoch: -1}
+		f := FetchedOffset{TopicPartition: tp, Offset: -1, LeaderEpoch: -1, Pending: s.hasPending(group, tp)}
 		if g != nil {
 			if o, ok := g.Offset(tp); ok {
 				f.Offset, f.LeaderEpoch, f.Metadata = o.Offset, o.LeaderEpoch, o.Metadata

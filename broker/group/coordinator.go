@@ -52,6 +52,8 @@ type shard struct {
 	loaded    bool
 	groups    map[string]*Group
 	waiters   map[Waiter]chan Reply
+	// pending holds the offsets of open transactions by producer id (txn.go).
+	pending map[int64][]pendingOffset
 }
 
 // New validates cfg (after EnsureDefaults) and returns a coordinator that serves
@@ -69,7 +71,8 @@ func New(cfg Config, log Log) (*Coordinator, error) {
 		done: make(chan struct{}),
 	}
 	for p := range cfg.Partitions {
-		c.shards = append(c.shards, &shard{partition: p, groups: map[string]*Group{}, waiters: map[Waiter]chan Reply{}})
+		c.shards = append(c.shards, &shard{partition: p, groups: map[string]*Group{}, waiters: map[Waiter]chan Reply{},
+			pending: map[int64][]pendingOffset{}})
 	}
 	return c, nil
 }
@@ -108,6 +111,7 @@ func (c *Coordinator) load(s *shard) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.groups = l.groups(&c.set, c.cfg.Now())
+	s.pending = l.pendingFromLoad()
 	s.loaded = true
 	return nil
 }
@@ -134,6 +138,7 @@ func (c *Coordinator) Stop() {
 			c.deliver(s, g.Unload(now).Replies)
 		}
 		s.groups = map[string]*Group{}
+		s.pending = map[int64][]pendingOffset{}
 		s.loaded = false
 		s.mu.Unlock()
 	}

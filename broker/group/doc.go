@@ -29,6 +29,13 @@
 //
 // Assignors run client-side, as in Kafka: the coordinator only picks the protocol
 // every member supports (the most preferred by vote) and relays the leader's plan.
+// Transactional offset commits (TxnOffsetCommit, txn.go) are written at once in
+// a transactional batch of the producer and held as pending until the
+// transaction coordinator writes the commit marker (CompleteTxn), which applies
+// them, or the abort marker, which drops them; OffsetFetch reports pending
+// partitions so require_stable fetches answer UNSTABLE_OFFSET_COMMIT. A restart
+// keeps offsets whose marker has not been written yet pending.
+//
 // Static members (group.instance.id, KIP-345) keep their place across restarts: a
 // known instance rejoining a Stable group gets its assignment back without a
 // rebalance, and its previous member id is fenced.
