@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/tributary-io/tributary/sdk"
@@ -49,6 +48,9 @@ func newSource(log *slog.Logger, now func() time.Time) *source {
 
 // Open reads the configuration and the position; files are found by Read.
 func (s *source) Open(_ context.Context, cfg sdk.Config, pos sdk.Position) error {
+	if platformErr != nil {
+		return platformErr
+	}
 	s.patterns = cfg.List("paths")
 	s.startEnd = cfg.String("start") == "end"
 	if p := cfg.String("multiline.pattern"); p != "" {
@@ -325,11 +327,4 @@ func (s *source) nextEventTimeout() (time.Duration, bool) {
 		}
 	}
 	return next, found
-}
-
-func idOf(fi os.FileInfo) fileID {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}
-	}
-	return fileID{}
 }
