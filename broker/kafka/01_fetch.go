@@ -28,9 +28,10 @@ type fetchTarget struct {
 // down; appends to any watched partition wake it through one Waiter.
 //
 // Fetch sessions (KIP-227) are not kept: every answer has SessionID 0, which tells
-// clients to send full fetches. read_committed is served as read_uncommitted until
-// transactions exist (issue 5): the last stable offset equals the high watermark
-// and no aborted transactions are listed.
+// clients to send full fetches. read_uncommitted reads up to the high watermark;
+// read_committed stops at the last stable offset (the first offset of the oldest
+// open transaction) and lists the aborted transactions overlapping the returned
+// batches, so the client drops their records.
 //
 // Record bytes are not copied here: the response keeps the log's file regions and
 // the connection writer sends them with sendfile (fetch_sendfile.go).
@@ -182,7 +183,7 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, targets [][]fetchTarget) (rep
 			err := t.err
 			if err == nil {
 				var rr log.ReadResult
-				rr, err = s.readPartition(t, remaining, minOne, sp)
+				rr, err = s.readPartition(t, req.IsolationLevel, remaining, minOne, sp)
 				if err == nil && rr.Size > 0 {
 					reply.reads[i][j] = rr
 					total += rr.Size
@@ -203,19 +204,29 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, targets [][]fetchTarget) (rep
 	return reply, total, anyErr
 }
 
-// readPartition reads one partition and fills its offsets. The result must be
-// released by the caller (through the reply).
-func (s *Server) readPartition(t *fetchTarget, remaining int64, minOne bool, sp *kmsg.FetchResponseTopicPartition) (log.ReadResult, error) {
+// readPartition reads one partition and fills its offsets (and, for
+// read_committed, the aborted transactions of the batches read). The result must
+// be released by the caller (through the reply).
+func (s *Server) readPartition(t *fetchTarget, isolation int8, remaining int64, minOne bool, sp *kmsg.FetchResponseTopicPartition) (log.ReadResult, error) {
 	p := t.p
 	// Offsets first, and the read bounded by them, so no record above the
 	// reported high watermark (or last stable offset) is ever sent.
 	sp.HighWatermark = p.HighWatermark()
 	sp.LastStableOffset = min(p.LastStableOffset(), sp.HighWatermark)
 	sp.LogStartOffset = p.StartOffset()
+	upTo := sp.HighWatermark
+	if isolation == 1 {
+		upTo = sp.LastStableOffset
+	}
 	maxBytes := max(min(int64(t.req.PartitionMaxBytes), remaining), 0)
-	rr, err := p.Read(t.req.FetchOffset, maxBytes, sp.LastStableOffset, minOne)
+	rr, err := p.Read(t.req.FetchOffset, maxBytes, upTo, minOne)
 	if err != nil {
 		return log.ReadResult{}, err
+	}
+	if isolation == 1 && rr.Size > 0 {
+		if aborted := abortedOf(p, t.req.FetchOffset, rr.NextOffset); len(aborted) > 0 {
+			sp.AbortedTransactions = aborted
+		}
 	}
 	return rr, nil
 }

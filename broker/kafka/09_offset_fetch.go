@@ -3,6 +3,7 @@ package kafka
 import (
 	"fmt"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/tributary-io/tributary/broker/group"
@@ -10,7 +11,9 @@ import (
 
 // handleOffsetFetch returns committed offsets: of the named partitions, or of
 // every partition the group committed when the topic list is null. v8+ asks for
-// several groups at once. A partition without a commit gets offset -1.
+// several groups at once. A partition without a commit gets offset -1. With
+// require_stable (v7+), a partition whose offset an open transaction holds gets
+// UNSTABLE_OFFSET_COMMIT, which clients retry.
 func (s *Server) handleOffsetFetch(r *Request) (kmsg.Response, error) {
 	req, ok := r.Msg.(*kmsg.OffsetFetchRequest)
 	if !ok {
@@ -39,6 +42,9 @@ func (s *Server) handleOffsetFetch(r *Request) (kmsg.Response, error) {
 					p := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 					p.Partition, p.Offset, p.LeaderEpoch = o.Partition, o.Offset, o.LeaderEpoch
 					p.Metadata = &o.Metadata
+					if req.RequireStable && o.Pending {
+						p.Offset, p.ErrorCode = -1, kerr.UnstableOffsetCommit.Code
+					}
 					t.Partitions = append(t.Partitions, p)
 				}
 				g.Topics = append(g.Topics, t)
@@ -77,6 +83,10 @@ func (s *Server) handleOffsetFetch(r *Request) (kmsg.Response, error) {
 			p.Partition, p.Offset, p.LeaderEpoch = o.Partition, o.Offset, o.LeaderEpoch
 			p.Metadata = &o.Metadata
 			p.ErrorCode = errorCode(err)
+			if r.Version >= 7 && req.RequireStable && o.Pending {
+				// An open transaction is about to replace this offset (KIP-447).
+				p.Offset, p.ErrorCode = -1, kerr.UnstableOffsetCommit.Code
+			}
 			t.Partitions = append(t.Partitions, p)
 		}
 		resp.Topics = append(resp.Topics, t)

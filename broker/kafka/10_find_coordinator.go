@@ -8,6 +8,7 @@ import (
 
 	"github.com/tributary-io/tributary/broker/cluster"
 	"github.com/tributary-io/tributary/broker/group"
+	"github.com/tributary-io/tributary/broker/txn"
 )
 
 // Coordinator key types of FindCoordinator.
@@ -16,10 +17,9 @@ const (
 	coordinatorTransaction = 1
 )
 
-// handleFindCoordinator names the broker that coordinates a group: the leader of
-// the group's partition of __consumer_offsets. v4+ asks for several keys at once.
-// Transaction coordinators are not served yet: those keys get
-// COORDINATOR_NOT_AVAILABLE, which clients retry.
+// handleFindCoordinator names the broker that coordinates a group (the leader of
+// the group's partition of __consumer_offsets) or a transactional id (the leader
+// of its partition of __transaction_state). v4+ asks for several keys at once.
 func (s *Server) handleFindCoordinator(r *Request) (kmsg.Response, error) {
 	req, ok := r.Msg.(*kmsg.FindCoordinatorRequest)
 	if !ok {
@@ -53,24 +53,30 @@ func (s *Server) handleFindCoordinator(r *Request) (kmsg.Response, error) {
 	return resp, nil
 }
 
-// coordinatorFor returns the broker leading key's partition of __consumer_offsets.
+// coordinatorFor returns the broker leading key's partition of __consumer_offsets
+// (groups) or __transaction_state (transactional ids); both hash the key as
+// abs(javaHashCode(key)) % partitions.
 func coordinatorFor(snap *cluster.Snapshot, keyType int8, key string) (cluster.Broker, error) {
+	topic, partitionFor := group.OffsetsTopic, group.PartitionFor
 	switch keyType {
 	case coordinatorGroup:
 	case coordinatorTransaction:
-		return cluster.Broker{}, fmt.Errorf("transaction coordinator for %q: %w", key, group.ErrCoordinatorNotAvailable)
+		if key == "" {
+			return cluster.Broker{}, fmt.Errorf("empty transactional id: %w", kerr.InvalidRequest)
+		}
+		topic, partitionFor = txn.StateTopic, txn.PartitionFor
 	default:
 		return cluster.Broker{}, fmt.Errorf("coordinator key type %d: %w", keyType, kerr.InvalidRequest)
 	}
-	t, ok := snap.Topic(group.OffsetsTopic)
+	t, ok := snap.Topic(topic)
 	if !ok || len(t.Partitions) == 0 {
-		return cluster.Broker{}, fmt.Errorf("%s does not exist yet: %w", group.OffsetsTopic, group.ErrCoordinatorNotAvailable)
+		return cluster.Broker{}, fmt.Errorf("%s does not exist yet: %w", topic, group.ErrCoordinatorNotAvailable)
 	}
-	p := t.Partitions[group.PartitionFor(key, int32(len(t.Partitions)))]
+	p := t.Partitions[partitionFor(key, int32(len(t.Partitions)))]
 	for _, b := range snap.Brokers {
 		if b.ID == p.Leader {
 			return b, nil
 		}
 	}
-	return cluster.Broker{}, fmt.Errorf("%s-%d has no live leader: %w", group.OffsetsTopic, p.ID, group.ErrCoordinatorNotAvailable)
+	return cluster.Broker{}, fmt.Errorf("%s-%d has no live leader: %w", topic, p.ID, group.ErrCoordinatorNotAvailable)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/log"
 	"github.com/tributary-io/tributary/broker/record"
+	"github.com/tributary-io/tributary/broker/txn"
 )
 
 // errorCodes maps the typed errors of the broker's packages to Kafka error codes.
@@ -17,6 +18,23 @@ var errorCodes = []struct {
 	err  error
 	code *kerr.Error
 }{
+	// Producer-state and transaction errors come first: a transactional offset
+	// commit refused by the producer state also wraps the group's
+	// COORDINATOR_NOT_AVAILABLE, and the fencing must win.
+	{txn.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
+	{txn.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{txn.ErrUnknownProducerID, kerr.UnknownProducerID},
+	{txn.ErrProducerFenced, kerr.ProducerFenced},
+	{txn.ErrInvalidProducerIDMapping, kerr.InvalidProducerIDMapping},
+	{txn.ErrInvalidTxnState, kerr.InvalidTxnState},
+	{txn.ErrConcurrentTransactions, kerr.ConcurrentTransactions},
+	{txn.ErrInvalidTransactionTimeout, kerr.InvalidTransactionTimeout},
+	{txn.ErrInvalidTransactionalID, kerr.InvalidRequest},
+	{txn.ErrTransactionalIDNotFound, kerr.TransactionalIDNotFound},
+	{txn.ErrNotCoordinator, kerr.NotCoordinator},
+	{txn.ErrCoordinatorNotAvailable, kerr.CoordinatorNotAvailable},
+	{txn.ErrLoadInProgress, kerr.CoordinatorLoadInProgress},
+	{txn.ErrControlBatchFromClient, kerr.InvalidRecord},
 	{record.ErrCRC, kerr.CorruptMessage},
 	{record.ErrCorrupt, kerr.CorruptMessage},
 	{record.ErrTooShort, kerr.CorruptMessage},

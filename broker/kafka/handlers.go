@@ -60,6 +60,16 @@ func apis() []api {
 		{Key: 19, MinVersion: 0, MaxVersion: 7, Serve: (*Server).handleCreateTopics},
 		{Key: 20, MinVersion: 0, MaxVersion: 6, Serve: (*Server).handleDeleteTopics},
 		{Key: 21, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleDeleteRecords},
+		// Idempotence and transactions (broker/txn). InitProducerId v5, AddOffsetsToTxn
+		// v4, EndTxn v4 and TxnOffsetCommit v4 only allow TRANSACTION_ABORTABLE, which
+		// is never returned; AddPartitionsToTxn v4+ is broker-to-broker, and EndTxn
+		// v5 and TxnOffsetCommit v5+ belong to transaction version 2 (KIP-890), which
+		// is not advertised.
+		{Key: 22, MinVersion: 0, MaxVersion: 5, Serve: (*Server).handleInitProducerID},
+		{Key: 24, MinVersion: 0, MaxVersion: 3, Serve: (*Server).handleAddPartitionsToTxn},
+		{Key: 25, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleAddOffsetsToTxn},
+		{Key: 26, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleEndTxn},
+		{Key: 28, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleTxnOffsetCommit},
 		{Key: 32, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleDescribeConfigs},
 		{Key: 33, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleAlterConfigs},
 		{Key: 35, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleDescribeLogDirs},
@@ -68,5 +78,8 @@ func apis() []api {
 		{Key: 44, MinVersion: 0, MaxVersion: 1, Serve: (*Server).handleIncrementalAlterConfigs},
 		{Key: 47, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleOffsetDelete},
 		{Key: 60, MinVersion: 0, MaxVersion: 1, Serve: (*Server).handleDescribeCluster},
+		{Key: 61, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleDescribeProducers},
+		{Key: 65, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleDescribeTransactions},
+		{Key: 66, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleListTransactions},
 	}
 }

@@ -10,8 +10,8 @@ import (
 )
 
 // TestKgoDefaultOptions produces with kgo's defaults (idempotent writes, acks=all)
-// and consumes with its defaults: InitProducerId is not advertised, so kgo must
-// fall back to plain produce, and every record must come back in order.
+// and consumes with its defaults: kgo gets a producer id from InitProducerId and
+// writes sequenced batches, and every record must come back in order.
 func TestKgoDefaultOptions(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) { c.NumPartitions = 2 })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -34,6 +34,7 @@ const (
 	kBytes                        // compact (nullable) bytes: same layout as kString
 	kStrings                      // compact (nullable) array of compact strings
 	kInt32s                       // compact (nullable) array of int32
+	kInt64s                       // compact (nullable) array of int64
 	kStructs                      // compact (nullable) array of elem, each ending in tagged fields
 )
 
@@ -149,6 +150,24 @@ var requestShapes = map[int16]*shape{
 	42: shp(fld(kStrings)),
 	// DescribeCluster.
 	60: shp(fld(kInt8), fld(kInt8).since(1), fld(kInt8).since(2)),
+	// InitProducerId.
+	22: shp(fld(kString), fld(kInt32), fld(kInt64).since(3), fld(kInt16).since(3)),
+	// AddPartitionsToTxn (the client form, v3; v4+ is not served).
+	24: shp(fld(kString), fld(kInt64), fld(kInt16), structs(shp(fld(kString), fld(kInt32s)))),
+	// AddOffsetsToTxn.
+	25: shp(fld(kString), fld(kInt64), fld(kInt16), fld(kString)),
+	// EndTxn.
+	26: shp(fld(kString), fld(kInt64), fld(kInt16), fld(kInt8)),
+	// TxnOffsetCommit.
+	28: shp(fld(kString), fld(kString), fld(kInt64), fld(kInt16), fld(kInt32), fld(kString), fld(kString),
+		structs(shp(fld(kString).until(5), fld(kUUID).since(6),
+			structs(shp(fld(kInt32), fld(kInt64), fld(kInt32), fld(kString)))))),
+	// DescribeProducers.
+	61: shp(structs(shp(fld(kString), fld(kInt32s)))),
+	// DescribeTransactions.
+	65: shp(fld(kStrings)),
+	// ListTransactions.
+	66: shp(fld(kStrings), fld(kInt64s), fld(kInt64).since(1), fld(kString).since(2)),
 }
 
 // checkRequestShape walks a flexible request body. It returns nil when every
@@ -255,6 +274,12 @@ func (w *shapeWalker) field(f field) error {
 			return err
 		}
 		return w.skip(4 * n)
+	case kInt64s:
+		n, err := w.compactLen()
+		if err != nil {
+			return err
+		}
+		return w.skip(8 * n)
 	case kStrings, kStructs:
 		n, err := w.compactLen()
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/log"
 	"github.com/tributary-io/tributary/broker/replication"
+	"github.com/tributary-io/tributary/broker/txn"
 )
 
 // Config configures the wire server. The broker fills it from broker.Config.
@@ -80,6 +81,12 @@ type Server struct {
 	// groups is the group coordinator (SetGroups); nil answers group APIs with
 	// COORDINATOR_NOT_AVAILABLE.
 	groups *group.Coordinator
+	// txns is the transaction coordinator (SetTxns); nil answers the transaction
+	// APIs with COORDINATOR_NOT_AVAILABLE.
+	txns *txn.Coordinator
+	// ids hands out producer ids to idempotent producers (InitProducerId without
+	// a transactional id), in blocks reserved in the metadata.
+	ids *txn.IDManager
 
 	// apiByKey indexes apis() by key; nil entries are unknown keys.
 	apiByKey []*api
@@ -110,6 +117,7 @@ func NewServer(cfg Config, meta *cluster.Local, parts *replication.Manager, logs
 		closing:   make(chan struct{}),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
+		ids:       txn.NewIDManager(meta, cfg.NodeID, txn.DefaultProducerIDBlock),
 	}
 	for _, a := range apis() {
 		for int(a.Key) >= len(s.apiByKey) {
