@@ -15,6 +15,7 @@ import (
 	"github.com/tributary-io/tributary/broker/kafka"
 	"github.com/tributary-io/tributary/broker/log"
 	"github.com/tributary-io/tributary/broker/replication"
+	"github.com/tributary-io/tributary/broker/txn"
 )
 
 // metadataDirName is the folder of the metadata store inside the data dir.
@@ -31,6 +32,7 @@ type Broker struct {
 	parts   *replication.Manager
 	srv     *kafka.Server
 	groups  *group.Coordinator
+	txns    *txn.Coordinator
 	addrs   []net.Addr
 	serveWG sync.WaitGroup // one Serve goroutine per listener
 }
@@ -92,9 +94,10 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("open metadata: %w", err)
 	}
 	b.parts = replication.NewManager(b.logs, replication.Config{
-		NodeID:      cfg.NodeID,
-		LogDefaults: cfg.LogDefaults,
-		Logger:      cfg.Logger.With("scope", "replication"),
+		NodeID:        cfg.NodeID,
+		LogDefaults:   cfg.LogDefaults,
+		Logger:        cfg.Logger.With("scope", "replication"),
+		ProducerState: b.producerStateOpener(),
 	})
 	b.parts.Subscribe(b.meta)
 	b.logs.Start(cfg.CleanerInterval)
@@ -134,6 +137,11 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		return err
 	}
 	b.srv.SetGroups(b.groups)
+	if err := b.startTxns(ctx); err != nil {
+		closeListeners(lns)
+		return err
+	}
+	b.srv.SetTxns(b.txns)
 	for _, ln := range lns {
 		b.addrs = append(b.addrs, ln.Addr())
 		b.serveWG.Add(1)
@@ -188,6 +196,9 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 // closeStores closes what Start opened, in reverse order.
 func (b *Broker) closeStores() error {
 	var errs []error
+	if b.txns != nil {
+		b.txns.Stop() // before the groups: it writes markers through them
+	}
 	if b.groups != nil {
 		b.groups.Stop()
 	}

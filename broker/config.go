@@ -10,6 +10,7 @@ import (
 
 	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/log"
+	"github.com/tributary-io/tributary/broker/txn"
 )
 
 // Config is a broker node's configuration. Defaults are written on each field and
@@ -48,6 +49,10 @@ type Config struct {
 	// each field's default is written on group.Config. Its clock and logger default
 	// to the broker's.
 	Groups group.Config
+	// Txn configures the transaction coordinator and producer state
+	// (transaction.* and producer.id.* settings); each field's default is
+	// written on txn.Config. Its clock and logger default to the broker's.
+	Txn txn.Config
 	// Logger receives the broker's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.

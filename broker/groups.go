@@ -66,13 +66,15 @@ func (o offsetsLog) partition(p int32) (*replication.Partition, error) {
 	return part, nil
 }
 
-// Append writes one batch; on a single node it is committed once written.
+// Append writes one batch; on a single node it is committed once written. The
+// coordinator's batches are the broker's own (transactional offset commits carry
+// the producer's id but no sequence; markers are control batches).
 func (o offsetsLog) Append(p int32, batch []byte) error {
 	part, err := o.partition(p)
 	if err != nil {
 		return err
 	}
-	_, err = part.Append(batch)
+	_, err = part.AppendCoordinator(batch)
 	return err
 }
 

@@ -1,0 +1,180 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tributary-io/tributary/broker/cluster"
+	"github.com/tributary-io/tributary/broker/group"
+	"github.com/tributary-io/tributary/broker/log"
+	"github.com/tributary-io/tributary/broker/record"
+	"github.com/tributary-io/tributary/broker/replication"
+	"github.com/tributary-io/tributary/broker/txn"
+)
+
+// transactionStateConfigs are the topic configs of __transaction_state, as Kafka
+// sets them: compacted, with 100 MiB segments so compaction keeps up.
+func transactionStateConfigs() map[string]string {
+	return map[string]string{"cleanup.policy": "compact", "segment.bytes": "104857600"}
+}
+
+// txnConfig is the broker's transaction config with its clock and logger.
+func (b *Broker) txnConfig() txn.Config {
+	cfg := b.cfg.Txn
+	if cfg.Now == nil {
+		cfg.Now = b.cfg.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = b.cfg.Logger.With("scope", "txn")
+	}
+	cfg.EnsureDefaults()
+	return cfg
+}
+
+// producerStateOpener opens each partition's producer state for the
+// replication layer (idempotence, transactions, read_committed).
+func (b *Broker) producerStateOpener() replication.ProducerStateOpener {
+	cfg := b.txnConfig().State
+	return func(tp log.TopicPartition, l *log.Log) (replication.ProducerState, error) {
+		st, err := txn.OpenPartition(l, tp.String(), cfg)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+}
+
+// startTxns creates __transaction_state if it is missing, then starts the
+// transaction coordinator on it, loading every partition and finishing the
+// transactions that were deciding. Call after startGroups: markers for
+// __consumer_offsets go through the group coordinator.
+func (b *Broker) startTxns(ctx context.Context) error {
+	cfg := b.txnConfig()
+	snap := b.meta.Snapshot()
+	if t, ok := snap.Topic(txn.StateTopic); ok {
+		// The topic decides: an id's partition must not move between restarts.
+		cfg.Partitions = int32(len(t.Partitions))
+	} else {
+		rf := int16(min(3, max(len(snap.Brokers), 1)))
+		_, err := b.meta.CreateTopic(txn.StateTopic, cfg.Partitions, rf, transactionStateConfigs(), false)
+		if err != nil && !errors.Is(err, cluster.ErrTopicExists) {
+			return fmt.Errorf("create %s: %w", txn.StateTopic, err)
+		}
+	}
+	ids := txn.NewIDManager(b.meta, b.cfg.NodeID, cfg.ProducerIDBlock)
+	markers := markerWriter{parts: b.parts, groups: b.groups, now: cfg.Now}
+	c, err := txn.New(cfg, stateLog{parts: b.parts}, markers, ids)
+	if err != nil {
+		return err
+	}
+	if err := c.Start(ctx); err != nil {
+		return fmt.Errorf("start transaction coordinator: %w", err)
+	}
+	b.txns = c
+	return nil
+}
+
+// stateLog adapts the replicas of __transaction_state to txn.Log.
+type stateLog struct {
+	parts *replication.Manager
+}
+
+func (s stateLog) partition(p int32) (*replication.Partition, error) {
+	part, err := s.parts.Partition(txn.StateTopic, p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", txn.ErrNotCoordinator, err)
+	}
+	return part, nil
+}
+
+// Append writes one batch; on a single node it is committed once written.
+func (s stateLog) Append(p int32, batch []byte) error {
+	part, err := s.partition(p)
+	if err != nil {
+		return err
+	}
+	_, err = part.AppendCoordinator(batch)
+	return err
+}
+
+// Replay reads the partition from its start to its high watermark.
+func (s stateLog) Replay(p int32, fn func(batch []byte) error) error {
+	part, err := s.partition(p)
+	if err != nil {
+		return err
+	}
+	return replayPartition(part, fn)
+}
+
+// LeaderEpoch is the partition's leader epoch, written into markers as the
+// coordinator epoch.
+func (s stateLog) LeaderEpoch(p int32) int32 {
+	part, err := s.partition(p)
+	if err != nil {
+		return -1
+	}
+	return part.LeaderEpoch()
+}
+
+// replayPartition calls fn with every batch of part from its start to its high
+// watermark.
+func replayPartition(part *replication.Partition, fn func(batch []byte) error) error {
+	off := part.StartOffset()
+	var buf []byte
+	for off < part.HighWatermark() {
+		rr, err := part.Read(off, replayChunk, part.HighWatermark(), true)
+		if err != nil {
+			return err
+		}
+		buf, err = rr.AppendBytes(buf[:0])
+		next := rr.NextOffset
+		rr.Release()
+		if err != nil {
+			return err
+		}
+		if next <= off {
+			break
+		}
+		for rest := buf; len(rest) > 0; {
+			var batch []byte
+			batch, rest, _, err = record.Next(rest)
+			if err != nil {
+				return fmt.Errorf("replay %s at %d: %w", part.TopicPartition(), off, err)
+			}
+			if err := fn(batch); err != nil {
+				return err
+			}
+		}
+		off = next
+	}
+	return nil
+}
+
+// markerWriter writes transaction markers to this node's partitions. Markers for
+// __consumer_offsets go through the group coordinator, which applies or drops
+// the transaction's pending offsets under the same lock.
+type markerWriter struct {
+	parts  *replication.Manager
+	groups *group.Coordinator
+	now    func() time.Time
+}
+
+func (m markerWriter) WriteMarker(tp txn.TopicPartition, mk txn.Marker) error {
+	batch, err := txn.MarkerBatch(mk, m.now())
+	if err != nil {
+		return err
+	}
+	if tp.Topic == group.OffsetsTopic {
+		return m.groups.CompleteTxn(tp.Partition, mk.ProducerID, mk.Commit, batch)
+	}
+	part, err := m.parts.Partition(tp.Topic, tp.Partition)
+	if err == nil {
+		_, err = part.AppendCoordinator(batch)
+	}
+	if errors.Is(err, cluster.ErrUnknownTopic) {
+		return nil // the topic was deleted: there is nothing left to mark
+	}
+	return err
+}
