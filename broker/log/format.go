@@ -1,7 +1,7 @@
 package log
 
-// On-disk formats of a partition folder. The lead copies this block into
-// broker/README.md; keep the two in step.
+// On-disk formats of a partition folder; broker/README.md documents the same
+// for operators: keep the two in step.
 //
 //	<base>.log
 //	    RecordBatch v2 batches back to back, exactly as appended. <base> is the
