@@ -64,6 +64,7 @@ func (s *Server) handleProduce(r *Request) (kmsg.Response, error) {
 				failed = true
 				sp.BaseOffset = -1
 				sp.ErrorCode = errorCode(err)
+				s.metrics.countError(r.Key, sp.ErrorCode)
 				if r.Version >= 8 {
 					sp.ErrorMessage = errorMessage(err)
 				}
@@ -95,6 +96,9 @@ func (s *Server) producePartition(topic string, partition int32, records []byte,
 	if err != nil {
 		return err
 	}
+	tm := s.metrics.m.Topic(topic)
+	tm.BytesIn.Add(float64(info.Bytes))
+	tm.RecordsIn.Add(float64(info.NumRecords))
 	sp.BaseOffset = info.BaseOffset
 	sp.LogAppendTime = info.LogAppendTime
 	sp.LogStartOffset = p.StartOffset()

@@ -73,16 +73,20 @@ func (s *Server) handleFetch(r *Request) (kmsg.Response, error) {
 	var timer *time.Timer
 	expired := w == nil
 	for {
-		reply, total, anyErr := s.readFetch(req, targets)
+		reply, total, anyErr := s.readFetch(r.Key, req, targets)
 		if expired || anyErr || total >= int64(req.MinBytes) || s.closed() {
 			if timer != nil {
 				timer.Stop()
 			}
+			s.metrics.countFetched(targets, reply)
 			return reply, nil
 		}
 		reply.release()
 		if timer == nil {
 			timer = time.NewTimer(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+			// Waiting from here on: the fetch is in purgatory until it returns.
+			s.metrics.m.FetchPurgatory.Inc()
+			defer s.metrics.m.FetchPurgatory.Dec()
 		}
 		select {
 		case <-w.C():
@@ -158,7 +162,7 @@ func (s *Server) checkLeader(p *replication.Partition, clientEpoch int32) error 
 
 // readFetch reads every target once and builds the reply. total is the record
 // bytes read; anyErr reports a partition error (answered at once, as Kafka does).
-func (s *Server) readFetch(req *kmsg.FetchRequest, targets [][]fetchTarget) (reply *fetchReply, total int64, anyErr bool) {
+func (s *Server) readFetch(key int16, req *kmsg.FetchRequest, targets [][]fetchTarget) (reply *fetchReply, total int64, anyErr bool) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	reply = &fetchReply{FetchResponse: resp, reads: make([][]log.ReadResult, len(targets))}
 	remaining := int64(req.MaxBytes)
@@ -194,6 +198,7 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, targets [][]fetchTarget) (rep
 			if err != nil {
 				anyErr = true
 				sp.ErrorCode = errorCode(err)
+				s.metrics.countError(key, sp.ErrorCode)
 				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
 				if !errors.Is(err, log.ErrOffsetOutOfRange) {
 					s.logger.Debug("fetch partition failed", "topic", rt.Topic, "partition", t.req.Partition, "err", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -108,6 +109,7 @@ func (s *Server) serveRequest(d decoded) (resp kmsg.Response, err error) {
 	if d.unsupportedAPIVersions {
 		return s.apiVersionsUnsupported(), nil
 	}
+	defer s.metrics.observeRequest(d.req.Key, time.Now())
 	return d.api.Serve(s, d.req)
 }
 

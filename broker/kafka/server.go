@@ -13,6 +13,7 @@ import (
 	"github.com/tributary-io/tributary/broker/cluster"
 	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/log"
+	"github.com/tributary-io/tributary/broker/metrics"
 	"github.com/tributary-io/tributary/broker/replication"
 	"github.com/tributary-io/tributary/broker/txn"
 )
@@ -42,6 +43,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Metrics receives request latencies, per-topic traffic and purgatory
+	// sizes. Default: instruments on a private registry that nobody scrapes.
+	Metrics *metrics.Metrics
 }
 
 func (c *Config) ensureDefaults() {
@@ -65,6 +69,9 @@ func (c *Config) ensureDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Metrics == nil {
+		c.Metrics, _ = metrics.New(nil) // a fresh registry cannot hold duplicates
 	}
 }
 
@@ -90,6 +97,8 @@ type Server struct {
 
 	// apiByKey indexes apis() by key; nil entries are unknown keys.
 	apiByKey []*api
+	// metrics are the server's instruments (metrics.go).
+	metrics serverMetrics
 
 	// closing is closed by Shutdown: accept loops stop and long polls return.
 	closing chan struct{}
@@ -125,6 +134,7 @@ func NewServer(cfg Config, meta *cluster.Local, parts *replication.Manager, logs
 		}
 		s.apiByKey[a.Key] = &a
 	}
+	s.metrics = newServerMetrics(cfg.Metrics, s.apiByKey)
 	return s
 }
 
