@@ -14,6 +14,7 @@ import (
 	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/kafka"
 	"github.com/tributary-io/tributary/broker/log"
+	"github.com/tributary-io/tributary/broker/metrics"
 	"github.com/tributary-io/tributary/broker/replication"
 	"github.com/tributary-io/tributary/broker/txn"
 )
@@ -35,6 +36,11 @@ type Broker struct {
 	txns    *txn.Coordinator
 	addrs   []net.Addr
 	serveWG sync.WaitGroup // one Serve goroutine per listener
+
+	// metrics are the request-path instruments on cfg.Metrics (metrics.go).
+	metrics *metrics.Metrics
+	// ready tracks Start's progress for Readiness (readiness.go).
+	ready readiness
 }
 
 type brokerState int
@@ -89,6 +95,7 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("open logs in %s: %w", cfg.DataDir, err)
 	}
+	b.ready.logs.Store(true)
 	b.meta, err = cluster.OpenLocal(filepath.Join(cfg.DataDir, metadataDirName), cfg.NodeID, clusterID)
 	if err != nil {
 		return fmt.Errorf("open metadata: %w", err)
@@ -100,6 +107,7 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		ProducerState: b.producerStateOpener(),
 	})
 	b.parts.Subscribe(b.meta)
+	b.ready.metadata.Store(true)
 	b.logs.Start(cfg.CleanerInterval)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("broker start: %w", err)
@@ -120,6 +128,10 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("register broker %d at %s:%d: %w", adv[0].ID, adv[0].Host, adv[0].Port, err)
 	}
 
+	if b.metrics, err = metrics.New(cfg.Metrics); err != nil {
+		closeListeners(lns)
+		return err
+	}
 	b.srv = kafka.NewServer(kafka.Config{
 		NodeID:                   cfg.NodeID,
 		MaxRequestBytes:          cfg.SocketRequestMaxBytes,
@@ -131,17 +143,24 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		DataDir:                  cfg.DataDir,
 		Logger:                   cfg.Logger.With("scope", "kafka"),
 		Now:                      cfg.Now,
+		Metrics:                  b.metrics,
 	}, b.meta, b.parts, b.logs)
 	if err := b.startGroups(ctx); err != nil {
 		closeListeners(lns)
 		return err
 	}
 	b.srv.SetGroups(b.groups)
+	b.ready.groups.Store(true)
 	if err := b.startTxns(ctx); err != nil {
 		closeListeners(lns)
 		return err
 	}
 	b.srv.SetTxns(b.txns)
+	b.ready.txns.Store(true)
+	if err := b.registerCollectors(); err != nil {
+		closeListeners(lns)
+		return err
+	}
 	for _, ln := range lns {
 		b.addrs = append(b.addrs, ln.Addr())
 		b.serveWG.Add(1)
@@ -152,6 +171,7 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 			}
 		}(ln)
 	}
+	b.ready.listening.Store(true)
 	cfg.Logger.Info("broker started", "node_id", cfg.NodeID, "cluster_id", clusterID, "data_dir", cfg.DataDir,
 		"listeners", fmt.Sprint(b.addrs), "advertised", net.JoinHostPort(adv[0].Host, strconv.Itoa(int(adv[0].Port))))
 	return nil
@@ -176,6 +196,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	b.state = stateStopped
+	b.ready.listening.Store(false)
 	var errs []error
 	if b.srv != nil {
 		if err := b.srv.Shutdown(ctx); err != nil {
@@ -195,6 +216,10 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 
 // closeStores closes what Start opened, in reverse order.
 func (b *Broker) closeStores() error {
+	b.ready.clear()
+	if b.metrics != nil {
+		b.metrics.Unregister()
+	}
 	var errs []error
 	if b.txns != nil {
 		b.txns.Stop() // before the groups: it writes markers through them

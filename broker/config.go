@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/log"
 	"github.com/tributary-io/tributary/broker/txn"
@@ -57,6 +59,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Metrics is where the broker registers its Prometheus collectors when it
+	// starts (and unregisters them when it stops). Default: a fresh registry of
+	// its own, never Prometheus's global default one. The node passes the
+	// registry its /metrics endpoint serves.
+	Metrics prometheus.Registerer
 }
 
 // EnsureDefaults fills unset fields with their defaults.
@@ -95,6 +102,9 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
 	}
 }
 
