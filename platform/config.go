@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/broker"
+	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/log"
 )
 
@@ -50,6 +51,28 @@ type Config struct {
 	// names (for example "retention.ms": "604800000"). A topic's own configs
 	// override them. Default: none, so Kafka's defaults apply.
 	TopicDefaults map[string]string `yaml:"topic_defaults"`
+	// Groups configures the consumer group coordinator.
+	Groups GroupsConfig `yaml:"groups"`
+}
+
+// GroupsConfig is the `groups:` section: the group coordinator's settings
+// that operators tune, by their Kafka names in each field's doc.
+type GroupsConfig struct {
+	// InitialRebalanceDelay is group.initial.rebalance.delay.ms: how long the
+	// first rebalance of an empty group waits for more members to join, so a
+	// starting consumer fleet gets one rebalance instead of many. 0s turns
+	// the delay off. Default 3s (nil means the default).
+	InitialRebalanceDelay *time.Duration `yaml:"initial_rebalance_delay"`
+	// MinSessionTimeout is group.min.session.timeout.ms: the shortest session
+	// timeout a consumer may ask for. Default 6s.
+	MinSessionTimeout time.Duration `yaml:"min_session_timeout"`
+	// MaxSessionTimeout is group.max.session.timeout.ms: the longest session
+	// timeout a consumer may ask for. Default 30m.
+	MaxSessionTimeout time.Duration `yaml:"max_session_timeout"`
+	// OffsetsRetention is offsets.retention.minutes: committed offsets of a
+	// group with no members are deleted this long after the group emptied (or
+	// after the commit, for groups that never had members). Default 168h (7 days).
+	OffsetsRetention time.Duration `yaml:"offsets_retention"`
 }
 
 // Defaults that EnsureDefaults applies; kept as constants so flag help and
@@ -62,6 +85,11 @@ const (
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "text"
 	DefaultShutdownTimeout = 30 * time.Second
+
+	DefaultInitialRebalanceDelay = 3 * time.Second
+	DefaultMinSessionTimeout     = 6 * time.Second
+	DefaultMaxSessionTimeout     = 30 * time.Minute
+	DefaultOffsetsRetention      = 7 * 24 * time.Hour
 )
 
 // EnsureDefaults fills every unset field with its documented default.
@@ -96,6 +124,60 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	c.Groups.ensureDefaults()
+}
+
+func (g *GroupsConfig) ensureDefaults() {
+	if g.InitialRebalanceDelay == nil {
+		d := DefaultInitialRebalanceDelay
+		g.InitialRebalanceDelay = &d
+	}
+	if g.MinSessionTimeout == 0 {
+		g.MinSessionTimeout = DefaultMinSessionTimeout
+	}
+	if g.MaxSessionTimeout == 0 {
+		g.MaxSessionTimeout = DefaultMaxSessionTimeout
+	}
+	if g.OffsetsRetention == 0 {
+		g.OffsetsRetention = DefaultOffsetsRetention
+	}
+}
+
+// problems lists what is wrong with g, each naming its YAML key.
+func (g GroupsConfig) problems() []error {
+	var errs []error
+	if g.InitialRebalanceDelay != nil && *g.InitialRebalanceDelay < 0 {
+		errs = append(errs, fmt.Errorf("groups.initial_rebalance_delay=%s: must not be negative (0s turns the delay off)", *g.InitialRebalanceDelay))
+	}
+	if g.MinSessionTimeout < 0 {
+		errs = append(errs, fmt.Errorf("groups.min_session_timeout=%s: must not be negative", g.MinSessionTimeout))
+	}
+	if g.MaxSessionTimeout < g.MinSessionTimeout {
+		errs = append(errs, fmt.Errorf("groups.max_session_timeout=%s: below groups.min_session_timeout=%s",
+			g.MaxSessionTimeout, g.MinSessionTimeout))
+	}
+	if g.OffsetsRetention < time.Minute {
+		errs = append(errs, fmt.Errorf("groups.offsets_retention=%s: must be at least 1m", g.OffsetsRetention))
+	}
+	return errs
+}
+
+// brokerConfig maps g onto the group coordinator's config; the coordinator's
+// other settings keep their defaults.
+func (g GroupsConfig) brokerConfig() group.Config {
+	delay := DefaultInitialRebalanceDelay
+	if g.InitialRebalanceDelay != nil {
+		delay = *g.InitialRebalanceDelay
+	}
+	if delay == 0 {
+		delay = -1 // group.Config reads zero as "default" and a negative delay as none
+	}
+	return group.Config{
+		InitialRebalanceDelay: delay,
+		MinSessionTimeout:     g.MinSessionTimeout,
+		MaxSessionTimeout:     g.MaxSessionTimeout,
+		OffsetsRetention:      g.OffsetsRetention,
 	}
 }
 
@@ -142,6 +224,7 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		bad("shutdown_timeout=%s: must not be negative", c.ShutdownTimeout)
 	}
+	errs = append(errs, c.Groups.problems()...)
 	if _, err := log.ApplyOverrides(log.DefaultConfig(), c.TopicDefaults); err != nil {
 		for _, e := range flatten(err) {
 			bad("topic_defaults: %w", e)
@@ -197,6 +280,7 @@ func (c Config) BrokerConfig(logger *slog.Logger) (broker.Config, error) {
 		NumPartitions:            c.NumPartitions,
 		DefaultReplicationFactor: c.DefaultReplicationFactor,
 		LogDefaults:              logDefaults,
+		Groups:                   c.Groups.brokerConfig(),
 		Logger:                   logger,
 	}
 	bc.EnsureDefaults()

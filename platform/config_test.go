@@ -41,10 +41,13 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	delay := 3 * time.Second
 	want := Config{
 		NodeID: 1, DataDir: "./data", Listeners: []string{"localhost:9092"}, HTTPAddr: ":8080",
 		LogLevel: "info", LogFormat: "text", AutoCreateTopics: c.AutoCreateTopics,
 		NumPartitions: 1, DefaultReplicationFactor: 1, ShutdownTimeout: 30 * time.Second,
+		Groups: GroupsConfig{InitialRebalanceDelay: &delay, MinSessionTimeout: 6 * time.Second,
+			MaxSessionTimeout: 30 * time.Minute, OffsetsRetention: 7 * 24 * time.Hour},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
@@ -256,10 +259,7 @@ func TestSettingsMatchYAMLTags(t *testing.T) {
 	for _, s := range settings() {
 		keys = append(keys, s.key)
 	}
-	var tags []string
-	for tag := range yamlFields() {
-		tags = append(tags, tag)
-	}
+	tags := yamlKeys()
 	slices.Sort(keys)
 	slices.Sort(tags)
 	if !slices.Equal(keys, tags) {

@@ -19,5 +19,5 @@
 // platform imports broker (and, in later issues, pipelines, plugins and
 // streams). It must not be imported by anything under broker/, and nothing in
 // it may reach into a broker sub-package except broker/log for topic config
-// names.
+// names and broker/group for the group coordinator's config.
 package platform

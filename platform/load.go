@@ -145,7 +145,10 @@ func (f *flagValue) IsBoolFlag() bool { return f.isBool }
 // YAML file is decoded straight into Config by its tags; a test checks that
 // the tags and this table name the same keys.
 type setting struct {
-	key    string // YAML key; env is TRIBUTARY_<KEY>, flag is --<key with dashes>
+	// key is the YAML key, "section.key" inside a section; env is
+	// TRIBUTARY_<KEY upper case, dots as underscores>, flag is --<key with
+	// dashes for underscores and dots>.
+	key    string
 	flag   string // flag name when it differs from the derived one
 	usage  string
 	repeat bool // the flag may be given more than once
@@ -153,13 +156,15 @@ type setting struct {
 	set    func(c *Config, v string) error
 }
 
-func (s setting) envName() string { return EnvPrefix + strings.ToUpper(s.key) }
+func (s setting) envName() string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(s.key, ".", "_"))
+}
 
 func (s setting) flagName() string {
 	if s.flag != "" {
 		return s.flag
 	}
-	return strings.ReplaceAll(s.key, "_", "-")
+	return strings.NewReplacer("_", "-", ".", "-").Replace(s.key)
 }
 
 func settings() []setting {
@@ -220,6 +225,26 @@ func settings() []setting {
 		{key: "topic_defaults", flag: "topic-default", repeat: true,
 			usage: "broker-wide topic config default name=value, repeatable; env takes a comma-separated list",
 			set:   setTopicDefaults},
+		{key: "groups.initial_rebalance_delay", usage: "wait this long for more members before an empty group's first rebalance; 0s for none (default 3s)",
+			set: durationSetting("groups.initial_rebalance_delay", func(c *Config, d time.Duration) { c.Groups.InitialRebalanceDelay = &d })},
+		{key: "groups.min_session_timeout", usage: "shortest session timeout a consumer may ask for (default 6s)",
+			set: durationSetting("groups.min_session_timeout", func(c *Config, d time.Duration) { c.Groups.MinSessionTimeout = d })},
+		{key: "groups.max_session_timeout", usage: "longest session timeout a consumer may ask for (default 30m)",
+			set: durationSetting("groups.max_session_timeout", func(c *Config, d time.Duration) { c.Groups.MaxSessionTimeout = d })},
+		{key: "groups.offsets_retention", usage: "how long an empty group's committed offsets are kept (default 168h)",
+			set: durationSetting("groups.offsets_retention", func(c *Config, d time.Duration) { c.Groups.OffsetsRetention = d })},
+	}
+}
+
+// durationSetting parses a Go duration ("30s", "5m", "168h") for key.
+func durationSetting(key string, apply func(*Config, time.Duration)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("%s %q: not a duration like 30s, 5m or 168h", key, v)
+		}
+		apply(c, d)
+		return nil
 	}
 }
 
@@ -294,6 +319,10 @@ func decodeYAML(name string, data []byte, c *Config) error {
 			at(k, "unknown key %q%s", k.Value, suggest(k.Value, fields))
 			continue
 		}
+		if f := rv.Field(idx); f.Kind() == reflect.Struct {
+			decodeSection(k.Value, v, f, at)
+			continue
+		}
 		if err := v.Decode(rv.Field(idx).Addr().Interface()); err != nil {
 			at(v, "%s: %s", k.Value, typeErrorText(err))
 			continue
@@ -319,9 +348,30 @@ func checkTopicDefaultNames(m *yaml.Node, at func(*yaml.Node, string, ...any)) {
 	}
 }
 
-// yamlFields maps each YAML key of Config to its field index.
-func yamlFields() map[string]int {
-	t := reflect.TypeOf(Config{})
+// decodeSection decodes a section (a nested mapping such as `groups:`) into
+// the struct out key by key, so unknown keys are reported (yaml.v3 would drop
+// them silently) and every error points at its own key or value.
+func decodeSection(section string, m *yaml.Node, out reflect.Value, at func(*yaml.Node, string, ...any)) {
+	if m.Kind != yaml.MappingNode {
+		at(m, "%s: want a mapping of settings", section)
+		return
+	}
+	known := tagsOf(out.Type())
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		idx, ok := known[k.Value]
+		if !ok {
+			at(k, "%s: unknown key %q%s", section, k.Value, suggest(k.Value, known))
+			continue
+		}
+		if err := v.Decode(out.Field(idx).Addr().Interface()); err != nil {
+			at(v, "%s.%s: %s", section, k.Value, typeErrorText(err))
+		}
+	}
+}
+
+// tagsOf maps the YAML keys of struct type t to their field indexes.
+func tagsOf(t reflect.Type) map[string]int {
 	m := make(map[string]int, t.NumField())
 	for i := range t.NumField() {
 		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
@@ -331,6 +381,27 @@ func yamlFields() map[string]int {
 	}
 	return m
 }
+
+// yamlKeys lists every settable key: top-level keys, and "section.key" for
+// the keys of a section.
+func yamlKeys() []string {
+	t := reflect.TypeOf(Config{})
+	var out []string
+	for tag, i := range yamlFields() {
+		ft := t.Field(i).Type
+		if ft.Kind() != reflect.Struct {
+			out = append(out, tag)
+			continue
+		}
+		for sub := range tagsOf(ft) {
+			out = append(out, tag+"."+sub)
+		}
+	}
+	return out
+}
+
+// yamlFields maps each YAML key of Config to its field index.
+func yamlFields() map[string]int { return tagsOf(reflect.TypeOf(Config{})) }
 
 // typeErrorText strips yaml.v3's "line N:" prefixes; the caller adds the position.
 func typeErrorText(err error) string {
