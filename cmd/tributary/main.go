@@ -52,6 +52,7 @@ func commands() []command {
 		{"produce", "produce lines from stdin or a file", runProduce},
 		{"consume", "consume records and print them", runConsume},
 		{"group", "list, describe, delete consumer groups and reset their offsets", runGroup},
+		{"txn", "list and describe transactions (state, producer, partitions)", runTxn},
 	}
 }
 
