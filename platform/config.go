@@ -30,7 +30,8 @@ type Config struct {
 	// AdvertisedListeners are the addresses Metadata tells clients, one per
 	// listener. Default: the listeners themselves.
 	AdvertisedListeners []string `yaml:"advertised_listeners"`
-	// HTTPAddr is the address of the HTTP server (/healthz, /readyz). Default ":8080".
+	// HTTPAddr is the address of the HTTP server (/healthz, /readyz, /metrics,
+	// /admin/log-level). Default ":8080".
 	HTTPAddr string `yaml:"http_addr"`
 	// LogLevel is the lowest level logged: debug, info, warn or error. Default "info".
 	LogLevel string `yaml:"log_level"`
@@ -290,15 +291,25 @@ func (c Config) BrokerConfig(logger *slog.Logger) (broker.Config, error) {
 // NewLogger returns the node's logger writing to w at c.LogLevel, as text or
 // JSON by c.LogFormat. An unknown level falls back to info (Validate reports it).
 func (c Config) NewLogger(w io.Writer) *slog.Logger {
+	l, _ := c.NewLevelLogger(w)
+	return l
+}
+
+// NewLevelLogger is NewLogger that also returns the level variable the
+// logger filters by, starting at c.LogLevel; setting it changes the level at
+// run time (pass it to New with WithLogLevel).
+func (c Config) NewLevelLogger(w io.Writer) (*slog.Logger, *slog.LevelVar) {
 	level, err := parseLevel(c.LogLevel)
 	if err != nil {
 		level = slog.LevelInfo
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	v := new(slog.LevelVar)
+	v.Set(level)
+	opts := &slog.HandlerOptions{Level: v}
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), v
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), v
 }
 
 func parseLevel(s string) (slog.Level, error) {

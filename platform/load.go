@@ -183,7 +183,7 @@ func settings() []setting {
 			set: func(c *Config, v string) error { c.Listeners = splitList(v); return nil }},
 		{key: "advertised_listeners", usage: "comma-separated addresses given to clients, one per listener (default: the listeners)",
 			set: func(c *Config, v string) error { c.AdvertisedListeners = splitList(v); return nil }},
-		{key: "http_addr", usage: "HTTP server address for /healthz and /readyz (default " + DefaultHTTPAddr + ")",
+		{key: "http_addr", usage: "HTTP server address for /healthz, /readyz, /metrics and /admin/log-level (default " + DefaultHTTPAddr + ")",
 			set: func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
 		{key: "log_level", usage: "debug, info, warn or error (default " + DefaultLogLevel + ")",
 			set: func(c *Config, v string) error { c.LogLevel = v; return nil }},

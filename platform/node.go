@@ -12,7 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tributary-io/tributary/broker"
+	"github.com/tributary-io/tributary/plugins/pluginmetrics"
 )
 
 // brokerService is what a Node needs from the broker; *broker.Broker has it.
@@ -28,11 +31,20 @@ type Option func(*nodeOptions)
 
 type nodeOptions struct {
 	logger    *slog.Logger
+	level     *slog.LevelVar
 	newBroker func(broker.Config) (brokerService, error)
 }
 
-// WithLogger sets the node's logger. Default: Config.NewLogger(os.Stderr).
+// WithLogger sets the node's logger. Default: Config.NewLevelLogger(os.Stderr).
+// Pass the logger's level variable with WithLogLevel so PUT /admin/log-level
+// can change it.
 func WithLogger(l *slog.Logger) Option { return func(o *nodeOptions) { o.logger = l } }
+
+// WithLogLevel sets the level variable that the node's logger filters by,
+// as Config.NewLevelLogger returns it; PUT /admin/log-level sets it. Default:
+// the one of the default logger, or a variable that nothing reads when
+// WithLogger was given alone.
+func WithLogLevel(v *slog.LevelVar) Option { return func(o *nodeOptions) { o.level = v } }
 
 // withBroker replaces the broker constructor (tests only).
 func withBroker(f func(broker.Config) (brokerService, error)) Option {
@@ -44,7 +56,11 @@ func withBroker(f func(broker.Config) (brokerService, error)) Option {
 type Node struct {
 	cfg    Config
 	logger *slog.Logger
+	level  *slog.LevelVar // the logger's lowest level; PUT /admin/log-level sets it
 	broker brokerService
+
+	registry      *prometheus.Registry // what /metrics serves (metrics.go)
+	workerMetrics *pluginmetrics.Metrics
 
 	ready atomic.Bool // /readyz answers 200 while set
 
@@ -72,22 +88,30 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		opt(&o)
 	}
 	if o.logger == nil {
-		o.logger = cfg.NewLogger(os.Stderr)
+		o.logger, o.level = cfg.NewLevelLogger(os.Stderr)
+	}
+	if o.level == nil {
+		o.level = new(slog.LevelVar)
+		if l, err := parseLevel(cfg.LogLevel); err == nil {
+			o.level.Set(l)
+		}
+	}
+	reg, wm, err := newRegistry()
+	if err != nil {
+		return nil, err
 	}
 	bc, err := cfg.BrokerConfig(o.logger)
 	if err != nil {
 		return nil, fmt.Errorf("node config: %w", err)
 	}
+	bc.Metrics = reg
 	b, err := o.newBroker(bc)
 	if err != nil {
 		return nil, fmt.Errorf("create broker: %w", err)
 	}
-	n := &Node{cfg: cfg, logger: o.logger, broker: b}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", n.healthz)
-	mux.HandleFunc("GET /readyz", n.readyz)
+	n := &Node{cfg: cfg, logger: o.logger, level: o.level, broker: b, registry: reg, workerMetrics: wm}
 	n.httpSrv = &http.Server{
-		Handler:           mux,
+		Handler:           n.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn),
 	}
@@ -176,19 +200,4 @@ func (n *Node) stopHTTP(ctx context.Context) error {
 		return fmt.Errorf("http server: %w", n.httpErr)
 	}
 	return nil
-}
-
-func (n *Node) healthz(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok\n"))
-}
-
-func (n *Node) readyz(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if !n.ready.Load() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("not ready\n"))
-		return
-	}
-	_, _ = w.Write([]byte("ready\n"))
 }

@@ -31,8 +31,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
-	logger := cfg.NewLogger(c.stderr)
-	node, err := platform.New(cfg, platform.WithLogger(logger))
+	logger, level := cfg.NewLevelLogger(c.stderr)
+	node, err := platform.New(cfg, platform.WithLogger(logger), platform.WithLogLevel(level))
 	if err != nil {
 		return err
 	}
