@@ -12,11 +12,11 @@ import (
 // mapStage gives a record a new key, value and/or headers, each computed
 // from the record as it came into the stage.
 type mapStage struct {
-	key, value   *program
-	headers      []namedProgram
-	setsHeaders  bool
-	keyGiven     bool
-	valueGiven   bool
+	key, value  *program
+	headers     []namedProgram
+	setsHeaders bool
+	keyGiven    bool
+	valueGiven  bool
 }
 
 type namedProgram struct {
