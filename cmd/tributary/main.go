@@ -53,6 +53,7 @@ func commands() []command {
 		{"consume", "consume records and print them", runConsume},
 		{"group", "list, describe, delete consumer groups and reset their offsets", runGroup},
 		{"txn", "list and describe transactions (state, producer, partitions)", runTxn},
+		{"perf", "measure produce, consume and end-to-end throughput and latency", runPerf},
 	}
 }
 

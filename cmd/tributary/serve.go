@@ -20,6 +20,10 @@ import (
 func runServe(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "serve", "serve [--config FILE] [flags]")
 	platform.RegisterFlags(fs)
+	pprofAddr, args, err := takeFlag(args, pprofFlag)
+	if err != nil {
+		return err
+	}
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -32,6 +36,13 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
 	logger, level := cfg.NewLevelLogger(c.stderr)
+	if pprofAddr != "" {
+		stopPprof, err := startPprof(pprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 	node, err := platform.New(cfg, platform.WithLogger(logger), platform.WithLogLevel(level))
 	if err != nil {
 		return err
