@@ -47,12 +47,16 @@ fuzz:
 	  done; \
 	done
 
-# Storage benchmarks beside the raw-file limit of the same disk, as one table.
-bench:
+# The benchmark table (README "Performance"): the broker as a separate process
+# on loopback, produce/consume/end-to-end via platform/perf, the limits of this
+# machine measured in the same run, and the broker/log storage benchmarks.
+# PROFILE=1 also saves the broker's pprof CPU and allocation profiles in bench-out/.
+PROFILE   ?=
+BENCHTIME ?= 1s
+bench: build
 	@mkdir -p bench-out
-	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./broker/log/ | tee bench-out/log.txt
-	@echo
-	@awk -f .ci/benchtable.awk bench-out/log.txt
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 ./broker/log/ > bench-out/log.txt
+	$(GO) run ./platform/perf/bench --bin $(BIN)/tributary --out bench-out --storage bench-out/log.txt $(if $(PROFILE),--profile)
 
 lint:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \

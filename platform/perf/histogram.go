@@ -14,7 +14,7 @@ const (
 	subBits    = 7
 	subBuckets = 1 << subBits // 128
 	halfSub    = subBuckets / 2
-	numBuckets = subBuckets + (64-subBits)*halfSub
+	numBuckets = subBuckets + (63-subBits)*halfSub // values reach 2^63-1
 )
 
 // Histogram records durations with bounded relative error and constant memory,

@@ -38,7 +38,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	if l.next.IsZero() {
 		l.next = now
 	}
-	if earliest := now.Add(-time.Duration(l.burst) * l.interval); l.next.Before(earliest) {
+	if earliest := now.Add(-time.Duration(l.burst-1) * l.interval); l.next.Before(earliest) {
 		l.next = earliest
 	}
 	due := l.next

@@ -100,7 +100,7 @@ func (h *harness) all(ctx context.Context) ([]row, error) {
 			r := reportRow(secBroker, fmt.Sprintf("produce %s acks=%s", sz.name, acksName(acks)), rep)
 			r.Limit, r.LimitMBPerSec = "file write", fileWrite.MBPerSec
 			if sz.size == 100 && acks == 1 {
-				r.Note = "goal >= 800000 rec/s and >= 0.50x"
+				r.addNote("goal >= 800000 rec/s and >= 0.50x")
 			}
 			rows = append(rows, r)
 		}
@@ -110,7 +110,7 @@ func (h *harness) all(ctx context.Context) ([]row, error) {
 		}
 		r := reportRow(secBroker, fmt.Sprintf("consume %s", sz.name), rep)
 		r.Limit, r.LimitMBPerSec = "tcp copy", tcp.MBPerSec
-		r.Note = map[int]string{100: "goal >= 1500000 rec/s", 1024: "goal >= 0.60x"}[sz.size]
+		r.addNote(map[int]string{100: "goal >= 1500000 rec/s", 1024: "goal >= 0.60x"}[sz.size])
 		consume = append(consume, r)
 	}
 	rows = append(rows, consume...)
@@ -121,7 +121,7 @@ func (h *harness) all(ctx context.Context) ([]row, error) {
 		return rows, err
 	}
 	r := reportRow(secBroker, fmt.Sprintf("end-to-end 100B acks=1 at %.0f rec/s (50%% of peak)", rate), rep)
-	r.Note = "goal p99 < 5 ms"
+	r.addNote("goal p99 < 5 ms")
 	rows = append(rows, r)
 	rows = append(rows, limitRows...)
 	rows = append(rows, notYet...)
@@ -307,4 +307,3 @@ func dirSize(dir string) int64 {
 	})
 	return n
 }
-

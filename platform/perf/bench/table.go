@@ -27,6 +27,14 @@ type row struct {
 	Note string `json:"note,omitempty"`
 }
 
+// addNote appends a note to the row's.
+func (r *row) addNote(n string) {
+	if r.Note != "" {
+		n = r.Note + "; " + n
+	}
+	r.Note = n
+}
+
 func (r row) ratio() (float64, bool) {
 	if r.LimitMBPerSec <= 0 || r.MBPerSec <= 0 {
 		return 0, false
@@ -36,16 +44,16 @@ func (r row) ratio() (float64, bool) {
 
 // writeTable prints rows as one aligned table.
 func writeTable(w io.Writer, rows []row) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\trecords/s\tMB/s\tp50 ms\tp99 ms\tp99.9 ms\tlimit\tlimit MB/s\tratio\t\tnote")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\trecords/s\tMB/s\tp50 ms\tp99 ms\tp99.9 ms\tlimit\tlimit MB/s\tratio\tnote")
 	section := ""
 	for _, r := range rows {
 		if r.Section != section {
 			section = r.Section
-			fmt.Fprintf(tw, "[%s]\t\t\t\t\t\t\t\t\t\t\n", section)
+			fmt.Fprintf(tw, "[%s]\n", section)
 		}
 		cells := []string{r.Name, num(r.RecordsPerSec, 0), num(r.MBPerSec, 1), opt(r.P50), opt(r.P99), opt(r.P999),
-			r.Limit, num(r.LimitMBPerSec, 1), "-", "", r.Note}
+			r.Limit, num(r.LimitMBPerSec, 1), "-", r.Note}
 		if x, ok := r.ratio(); ok {
 			cells[8] = fmt.Sprintf("%.2fx", x)
 		}
