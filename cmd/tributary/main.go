@@ -54,6 +54,8 @@ func commands() []command {
 		{"group", "list, describe, delete consumer groups and reset their offsets", runGroup},
 		{"txn", "list and describe transactions (state, producer, partitions)", runTxn},
 		{"perf", "measure produce, consume and end-to-end throughput and latency", runPerf},
+		{"pipeline", "run a pipeline in the foreground, or test one offline", runPipeline},
+		{"lint", "validate manifests offline (Topic, Connector, Pipeline)", runLint},
 	}
 }
 

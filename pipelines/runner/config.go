@@ -1,0 +1,111 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-io/tributary/pipelines/process"
+	"github.com/tributary-io/tributary/pipelines/spec"
+)
+
+// ErrConnectorsNotSupported is returned for a pipeline whose input or an
+// output is a connector: those run on workers, which come with the worker
+// runtime, not in this runner.
+var ErrConnectorsNotSupported = errors.New("runner: connector inputs and outputs are not supported yet (they need the worker runtime); use topics")
+
+// Config configures a Runner.
+type Config struct {
+	// Name is the pipeline's name. Its consumer group is
+	// tributary-pipeline-<Name>.
+	Name string
+	// Spec is the validated pipeline and Program its compiled processors.
+	Spec    *spec.Pipeline
+	Program *process.Program
+	// Seeds are the bootstrap brokers.
+	Seeds []string
+	// InstanceID tells apart processes that run the same pipeline. With a
+	// consumer's index it forms the consumer's static group membership
+	// (group.instance.id) and its transactional id, so a restarted process
+	// takes over its predecessor's partitions at once and fences its open
+	// transaction. Two live processes must not share it. Default: the host
+	// name.
+	InstanceID string
+	// ClientOpts are added to every franz-go client (TLS, SASL, ...).
+	ClientOpts []kgo.Opt
+	// Logger receives the runner's events. Default slog.Default().
+	Logger *slog.Logger
+	// MaxPollRecords bounds the records of one batch, which is one
+	// transaction under exactly-once. Default 2000.
+	MaxPollRecords int
+	// SessionTimeout is the group session timeout: how long a consumer that
+	// died without a restart keeps its partitions. Default 30s.
+	SessionTimeout time.Duration
+	// TransactionTimeout bounds an open transaction; a crashed process's
+	// transaction is aborted after it unless a restart fences it first.
+	// Default 60s.
+	TransactionTimeout time.Duration
+	// StopTimeout bounds finishing the batch in hand when Run's context is
+	// cancelled. Default 15s.
+	StopTimeout time.Duration
+}
+
+// EnsureDefaults fills every zero field with its default.
+func (c *Config) EnsureDefaults() {
+	if c.InstanceID == "" {
+		c.InstanceID, _ = os.Hostname()
+		if c.InstanceID == "" {
+			c.InstanceID = "0"
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.MaxPollRecords == 0 {
+		c.MaxPollRecords = 2000
+	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = 30 * time.Second
+	}
+	if c.TransactionTimeout == 0 {
+		c.TransactionTimeout = 60 * time.Second
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = 15 * time.Second
+	}
+}
+
+// Validate returns every problem of the configuration at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Name == "" {
+		errs = append(errs, errors.New("Name is empty"))
+	}
+	if c.Spec == nil || c.Program == nil {
+		errs = append(errs, errors.New("Spec and Program are required"))
+	} else if !c.Spec.TopicToTopic() {
+		errs = append(errs, fmt.Errorf("pipeline %s: %w", c.Name, ErrConnectorsNotSupported))
+	}
+	if len(c.Seeds) == 0 {
+		errs = append(errs, errors.New("Seeds is empty"))
+	}
+	if c.MaxPollRecords < 1 {
+		errs = append(errs, fmt.Errorf("MaxPollRecords = %d: must be at least 1", c.MaxPollRecords))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"SessionTimeout", c.SessionTimeout}, {"TransactionTimeout", c.TransactionTimeout}, {"StopTimeout", c.StopTimeout}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s = %s: must be positive", d.name, d.v))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Group is the consumer group of the pipeline called name.
+func Group(name string) string { return "tributary-pipeline-" + name }

@@ -1,0 +1,158 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-io/tributary/pipelines/spec"
+)
+
+// Runner runs one topic-to-topic pipeline: Parallelism consumers in the
+// pipeline's group, each consuming, processing and producing in batches.
+type Runner struct {
+	cfg   Config
+	stats counters
+}
+
+// New validates cfg (after EnsureDefaults) and returns a runner.
+func New(cfg Config) (*Runner, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("pipeline runner: %w", err)
+	}
+	return &Runner{cfg: cfg}, nil
+}
+
+// Stats are a runner's counters since it was created. Under exactly-once
+// they count committed work only: a batch whose transaction aborted is
+// counted when it is processed again.
+type Stats struct {
+	// In counts records consumed; Out records produced to outputs (a record
+	// routed to two outputs counts twice).
+	In, Out uint64
+	// Filtered counts records dropped by filter, sample, dedupe or a route
+	// that matched no output.
+	Filtered uint64
+	// Errors counts records whose processing failed; DeadLettered those of
+	// them written to the dead-letter topic.
+	Errors, DeadLettered uint64
+	// Batches counts committed batches; Aborted batches whose transaction
+	// aborted (after a rebalance or a failed commit) and were redone.
+	Batches, Aborted uint64
+	// LatencySum and LatencyMax measure batches from the poll that returned
+	// them to their commit.
+	LatencySum, LatencyMax time.Duration
+}
+
+// counters are Stats as atomics, added to by every consumer.
+type counters struct {
+	in, out, filtered, errors, deadLettered, batches, aborted atomic.Uint64
+	latencySum, latencyMax                                    atomic.Int64
+}
+
+// batchCounts are one batch's counts, added to the runner's on commit.
+type batchCounts struct {
+	in, out, filtered, errors, deadLettered uint64
+}
+
+func (c *counters) commit(b batchCounts, latency time.Duration) {
+	c.in.Add(b.in)
+	c.out.Add(b.out)
+	c.filtered.Add(b.filtered)
+	c.errors.Add(b.errors)
+	c.deadLettered.Add(b.deadLettered)
+	c.batches.Add(1)
+	c.latencySum.Add(int64(latency))
+	for {
+		cur := c.latencyMax.Load()
+		if int64(latency) <= cur || c.latencyMax.CompareAndSwap(cur, int64(latency)) {
+			break
+		}
+	}
+}
+
+// Stats returns the counters. It is safe to call while Run runs.
+func (r *Runner) Stats() Stats {
+	c := &r.stats
+	return Stats{
+		In: c.in.Load(), Out: c.out.Load(), Filtered: c.filtered.Load(),
+		Errors: c.errors.Load(), DeadLettered: c.deadLettered.Load(),
+		Batches: c.batches.Load(), Aborted: c.aborted.Load(),
+		LatencySum: time.Duration(c.latencySum.Load()), LatencyMax: time.Duration(c.latencyMax.Load()),
+	}
+}
+
+// ErrStopped wraps the processing error that stopped a pipeline whose
+// onError is stop.
+var ErrStopped = errors.New("pipeline stopped on a record error")
+
+// Run runs the pipeline until ctx is cancelled, then finishes and commits
+// the batch in hand, leaves the group and returns nil. It returns an error
+// when a consumer fails for good, or wrapping ErrStopped when a record fails
+// and onError is stop; the other consumers are then stopped too.
+func (r *Runner) Run(ctx context.Context) error {
+	if err := r.checkTopics(ctx); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	n := r.cfg.Spec.Parallelism
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := r.newWorker(i)
+			if err := w.run(ctx); err != nil {
+				errs[i] = fmt.Errorf("consumer %d: %w", i, err)
+				cancel(errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// checkTopics fails early, with a message naming them, when input, output
+// or dead-letter topics do not exist.
+func (r *Runner) checkTopics(ctx context.Context) error {
+	var want []string
+	for _, t := range r.cfg.Spec.Input.Topics {
+		want = append(want, t.Name)
+	}
+	for _, o := range r.cfg.Spec.Outputs {
+		want = append(want, o.Topic)
+	}
+	if r.cfg.Spec.OnError.Action == spec.DeadLetter {
+		want = append(want, r.cfg.Spec.OnError.Topic)
+	}
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(r.cfg.Seeds...)}, r.cfg.ClientOpts...)...)
+	if err != nil {
+		return fmt.Errorf("pipeline %s: client: %w", r.cfg.Name, err)
+	}
+	defer cl.Close()
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	details, err := kadm.NewClient(cl).ListTopics(rctx, want...)
+	if err != nil {
+		return fmt.Errorf("pipeline %s: look up topics: %w", r.cfg.Name, err)
+	}
+	var missing []string
+	for _, t := range want {
+		if d, ok := details[t]; !ok || d.Err != nil {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("pipeline %s: topics %v do not exist: create them first (a Topic manifest, or tributary topic create)", r.cfg.Name, missing)
+	}
+	return nil
+}
