@@ -79,6 +79,9 @@ type PartitionState struct {
 	maxSpan int64
 	// sinceSnapshot counts bytes appended since the last snapshot.
 	sinceSnapshot int64
+	// snapOffset is the offset of the newest snapshot on disk, -1 for none: a
+	// clean close at that same log end has nothing new to write.
+	snapOffset int64
 	// nextExpiry is when appends next look for expired producers (Unix ms).
 	nextExpiry int64
 	closed     bool
@@ -282,7 +285,7 @@ func (s *PartitionState) Close(snapshot bool) error {
 		return nil
 	}
 	s.closed = true
-	if !snapshot {
+	if !snapshot || s.snapOffset == s.log.EndOffset() {
 		return nil
 	}
 	s.expireLocked(s.cfg.Now().UnixMilli())

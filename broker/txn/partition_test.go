@@ -413,3 +413,30 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		t.Fatalf("round trip:\n%+v\nwant\n%+v", got, st)
 	}
 }
+
+func TestCleanCloseWritesOnlyWhatChanged(t *testing.T) {
+	p := openPartition(t, t.TempDir(), newFakeClock(), StateConfig{})
+	p.mustAppend(dataBatch(t, batchSpec{pid: 1, epoch: 0, seq: 0, n: 2}), true)
+	p = p.reopen(true)
+	info, err := os.Stat(filepath.Join(p.dir, snapshotName(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing appended: the close leaves the snapshot as it is.
+	if err := os.Chtimes(filepath.Join(p.dir, snapshotName(2)), info.ModTime(), info.ModTime().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	p = p.reopen(true)
+	again, err := os.Stat(filepath.Join(p.dir, snapshotName(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.ModTime().Equal(info.ModTime().Add(-time.Hour)) {
+		t.Fatal("an unchanged partition wrote its snapshot again")
+	}
+	p.mustAppend(dataBatch(t, batchSpec{pid: 1, epoch: 0, seq: 2, n: 1}), true)
+	p = p.reopen(true)
+	if offs, _ := listSnapshots(p.dir); len(offs) != 2 || offs[0] != 3 {
+		t.Fatalf("snapshots %v, want one at 3", offs)
+	}
+}

@@ -20,7 +20,7 @@ const rebuildChunk = 1 << 20
 // tail) are deleted. Producers idle past ProducerIDExpiration are dropped.
 func OpenPartition(l *log.Log, name string, cfg StateConfig) (*PartitionState, error) {
 	cfg.EnsureDefaults()
-	s := &PartitionState{name: name, log: l, cfg: cfg, producers: map[int64]*Producer{}}
+	s := &PartitionState{name: name, log: l, cfg: cfg, producers: map[int64]*Producer{}, snapOffset: -1}
 	from, err := s.loadSnapshot()
 	if err != nil {
 		return nil, err
@@ -62,7 +62,7 @@ func (s *PartitionState) loadSnapshot() (int64, error) {
 				err = fmt.Errorf("%w: holds offset %d", ErrBadSnapshot, st.offset)
 			}
 			if err == nil {
-				s.producers, s.aborted = st.producers, st.aborted
+				s.producers, s.aborted, s.snapOffset = st.producers, st.aborted, off
 				for _, a := range s.aborted {
 					s.maxSpan = max(s.maxSpan, a.LastOffset-a.FirstOffset)
 				}

@@ -203,6 +203,7 @@ func (s *PartitionState) snapshotLocked(offset int64) error {
 	if err := writeFileSynced(filepath.Join(dir, snapshotName(offset)), encodeSnapshot(st)); err != nil {
 		return fmt.Errorf("snapshot producer state of %s at %d: %w", s.name, offset, err)
 	}
+	s.snapOffset = offset
 	offs, err := listSnapshots(dir)
 	if err != nil {
 		return err
