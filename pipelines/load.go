@@ -159,6 +159,7 @@ func check(ctx context.Context, ms []*spec.Manifest, probs spec.Problems, opts O
 		b.Notes = append(b.Notes, fmt.Sprintf("%d connector config(s) were checked for structure only: give a plugin directory to validate them against the plugins' config specs", connectors))
 	}
 	probs.Sort()
+	probs = probs.Dedupe()
 	if len(probs) > 0 {
 		return nil, probs
 	}

@@ -30,7 +30,7 @@ func (c *compiler) processor(pr spec.Processor, prog *Program) stageDef {
 	case "delete":
 		def = &deleteStage{paths: pr.Delete}
 	case "parse":
-		def = c.parseStage(pr.Parse)
+		def = c.parseStage(pr.Parse, pr.Path)
 	default:
 		c.probs.Add(pr.Pos, pr.Path, "unknown processor %q", pr.Type)
 	}

@@ -281,12 +281,14 @@ type parseStage struct {
 	into   spec.FieldPath
 }
 
-func (c *compiler) parseStage(ps *spec.ParseSpec) stageDef {
+func (c *compiler) parseStage(ps *spec.ParseSpec, path string) stageDef {
 	s := &parseStage{format: ps.Format, from: c.compile(ps.From, false), into: ps.Into}
 	if ps.Format == "regexp" {
 		re, err := regexp.Compile(ps.Pattern)
 		if err != nil {
-			c.probs.Add(ps.PatternPos, "pattern", "bad regular expression: %v", err)
+			// spec reported it already, in the same words: Load drops the
+			// duplicate.
+			c.probs.Add(ps.PatternPos, path+".pattern", "bad regular expression: %v", err)
 			return nil
 		}
 		s.re = re

@@ -103,8 +103,20 @@ func Parse(file string, data []byte) ([]*Manifest, Problems) {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
 
+// yamlParserErrors are the messages of yaml.v3's parser (as opposed to its
+// scanner). For them yaml.v3 reports the line counted from 0, and leaves it
+// out when it is 0; scanner errors count from 1.
+var yamlParserErrors = []string{
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+	"did not find expected '-' indicator", "did not find expected key",
+	"did not find expected node content", "did not find expected <document start>",
+	"did not find expected <stream-start>", "found undefined tag handle",
+	"found duplicate %TAG directive", "found duplicate %YAML directive",
+	"found incompatible YAML document",
+}
+
 // syntax turns a yaml.v3 syntax error, which carries a line but no column,
-// into a problem.
+// into a problem at the start of that line.
 func (d *decoder) syntax(err error) {
 	msg := err.Error()
 	line := 0
@@ -113,6 +125,9 @@ func (d *decoder) syntax(err error) {
 		msg = msg[len(m[0]):]
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	if contains(yamlParserErrors, msg) {
+		line++
 	}
 	pos := Pos{File: d.file}
 	if line > 0 {

@@ -63,8 +63,9 @@ type Output struct {
 	Name      string
 	Topic     string
 	Connector *ConnectorRef
-	Pos       Pos
-	NamePos   Pos
+	// Pos is where the output starts, NamePos its name (or Pos) and
+	// TopicPos its topic.
+	Pos, NamePos, TopicPos Pos
 }
 
 // Limits bound what expressions may cost.
@@ -197,7 +198,7 @@ func (d *decoder) output(n *yaml.Node, path string) (Output, bool) {
 		d.errorf(o.keys["connector"], path, "give a topic or a connector, not both")
 	case o.has("topic"):
 		if v := o.scalar("topic", true, "a topic name"); v != nil {
-			out.Topic = v.Value
+			out.Topic, out.TopicPos = v.Value, d.pos(v)
 			d.topicName(v, join(path, "topic"))
 		}
 		out.Name = out.Topic
@@ -296,12 +297,12 @@ func (d *decoder) checkPipeline(p *Pipeline) {
 			continue
 		}
 		if prev, dup := topics[out.Topic]; dup {
-			d.probs.Add(out.Pos, path, "topic %q is already the output at %d:%d; records would be written twice", out.Topic, prev.Pos.Line, prev.Pos.Col)
+			d.probs.Add(out.TopicPos, path, "topic %q is already the output at %d:%d; records would be written twice", out.Topic, prev.Pos.Line, prev.Pos.Col)
 		}
 		topics[out.Topic] = out
 		for _, in := range p.Input.Topics {
 			if in.Name == out.Topic {
-				d.probs.Add(out.Pos, path, "topic %q is also an input: the pipeline would consume its own output", out.Topic)
+				d.probs.Add(out.TopicPos, path, "topic %q is also an input: the pipeline would consume its own output", out.Topic)
 			}
 		}
 	}

@@ -74,6 +74,13 @@ func (ps Problems) Sort() {
 	})
 }
 
+// Dedupe removes problems reported twice at the same place in the same
+// words, as when two stages of validation find the same mistake. ps must be
+// sorted.
+func (ps Problems) Dedupe() Problems {
+	return slices.Compact(ps)
+}
+
 // Add appends a problem.
 func (ps *Problems) Add(pos Pos, path, format string, args ...any) {
 	*ps = append(*ps, Problem{Pos: pos, Path: path, Msg: fmt.Sprintf(format, args...)})
