@@ -1,6 +1,10 @@
 package cluster
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/tributary-io/tributary/broker/auth"
+)
 
 // Errors, classified with errors.Is; broker/kafka maps them to Kafka error codes.
 var (
@@ -64,4 +68,9 @@ type Snapshot struct {
 	// NextProducerID is the first producer id no block has reserved yet
 	// (AllocateProducerIDs); ids below it were handed out and never repeat.
 	NextProducerID int64
+	// ScramUsers holds the SCRAM credentials by user and mechanism
+	// (security.go). Never modified in place; nil when there are none.
+	ScramUsers map[string]map[auth.ScramMechanism]auth.Credential
+	// ACLs are the access control bindings (security.go); nil when none.
+	ACLs *auth.ACLSet
 }

@@ -18,6 +18,11 @@ type Command struct {
 	SetTopicConfigs  *TopicConfigChange  `json:"set_topic_configs,omitempty"`
 	// AllocateProducerIDs reserves a block of producer ids (broker/txn).
 	AllocateProducerIDs *ProducerIDAllocation `json:"allocate_producer_ids,omitempty"`
+	// Security commands (security.go): SCRAM credentials and ACLs.
+	UpsertScramCredential *ScramCredentialUpsert   `json:"upsert_scram_credential,omitempty"`
+	DeleteScramCredential *ScramCredentialDeletion `json:"delete_scram_credential,omitempty"`
+	CreateACLs            *ACLCreation             `json:"create_acls,omitempty"`
+	DeleteACLs            *ACLDeletion             `json:"delete_acls,omitempty"`
 }
 
 // BrokerRegistration adds a broker or updates its advertised address.
@@ -76,6 +81,7 @@ func (c Command) kind() (string, error) {
 	if c.AllocateProducerIDs != nil {
 		kinds = append(kinds, "allocate_producer_ids")
 	}
+	kinds = append(kinds, c.securityKinds()...)
 	if len(kinds) != 1 {
 		return "", fmt.Errorf("%w: a command sets exactly one kind, this one sets %d %v", ErrInvalidCommand, len(kinds), kinds)
 	}

@@ -72,6 +72,9 @@ func (m *Metadata) next(cmd Command) (*Snapshot, error) {
 		Version:      cur.Version + 1,
 		// NextProducerID only moves with AllocateProducerIDs.
 		NextProducerID: cur.NextProducerID,
+		// Replaced, never modified, by the security commands.
+		ScramUsers: cur.ScramUsers,
+		ACLs:       cur.ACLs,
 	}
 	if next.Topics == nil {
 		next.Topics = map[string]*Topic{}
@@ -92,6 +95,8 @@ func (m *Metadata) next(cmd Command) (*Snapshot, error) {
 		err = next.setTopicConfigs(cmd.SetTopicConfigs)
 	case cmd.AllocateProducerIDs != nil:
 		err = next.allocateProducerIDs(cmd.AllocateProducerIDs)
+	default:
+		err = next.applySecurity(cmd)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", kind, err)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/tributary-io/tributary/broker/auth"
 )
 
 // Topic returns the named topic.
@@ -47,6 +49,9 @@ type snapshotJSON struct {
 	Topics       []topicJSON `json:"topics"`
 	// NextProducerID is omitted while zero, so older snapshots read the same.
 	NextProducerID int64 `json:"next_producer_id,omitempty"`
+	// Security state (security.go), omitted while empty.
+	ScramCredentials []scramCredentialJSON `json:"scram_credentials,omitempty"`
+	ACLs             []auth.ACL            `json:"acls,omitempty"`
 }
 
 type topicJSON struct {
@@ -74,6 +79,7 @@ func MarshalSnapshot(s *Snapshot) ([]byte, error) {
 		t := s.Topics[name]
 		out.Topics = append(out.Topics, topicJSON{Name: t.Name, ID: t.ID, Partitions: t.Partitions, Configs: t.Configs})
 	}
+	out.ScramCredentials, out.ACLs = marshalSecurity(s)
 	b, err := json.Marshal(out)
 	if err != nil {
 		return nil, fmt.Errorf("marshal metadata snapshot: %w", err)
@@ -116,6 +122,9 @@ func UnmarshalSnapshot(b []byte) (*Snapshot, error) {
 	// version in place is safe.
 	if in.NextProducerID < 0 {
 		return nil, fmt.Errorf("decode metadata snapshot: negative next producer id %d", in.NextProducerID)
+	}
+	if err := restoreSecurity(m, in.ScramCredentials, in.ACLs); err != nil {
+		return nil, fmt.Errorf("decode metadata snapshot: %w", err)
 	}
 	s := m.Snapshot()
 	s.Version = in.Version
