@@ -206,6 +206,23 @@ func (s *scanner) corrupt(pos int, what string) error {
 
 // readVarint decodes a zig-zag varint at b[p:] and checks it lies in [lo, hi].
 func readVarint(b []byte, p int, lo, hi int64) (int64, int, bool) {
+	// Fast path for one- and two-byte varints, which are nearly every field of
+	// a record (deltas, lengths below 8 KiB, header counts): validation runs
+	// over every record of every produced batch, and binary.Varint is a call.
+	if p+1 < len(b) && b[p+1] < 0x80 || p < len(b) && b[p] < 0x80 {
+		ux, n := uint64(b[p]), 1
+		if ux >= 0x80 {
+			ux, n = ux&0x7f|uint64(b[p+1])<<7, 2
+		}
+		v := int64(ux >> 1)
+		if ux&1 != 0 {
+			v = ^v
+		}
+		if v < lo || v > hi {
+			return 0, p, false
+		}
+		return v, p + n, true
+	}
 	v, n := binary.Varint(b[p:])
 	if n <= 0 || v < lo || v > hi {
 		return 0, p, false
