@@ -179,12 +179,17 @@ func (rf recordFields) record(where string, node *yaml.Node) (Record, error) {
 
 // readRecordFile reads records from JSON lines or a YAML list.
 func readRecordFile(path string) ([]Record, error) {
+	ext := strings.ToLower(filepath.Ext(path))
+	switch ext {
+	case ".yaml", ".yml", ".jsonl", ".ndjson":
+	default:
+		return nil, fmt.Errorf("%s: want a .jsonl, .ndjson, .yaml or .yml file of records", path)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read records: %w", err)
 	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".yaml", ".yml":
+	if ext == ".yaml" || ext == ".yml" {
 		var n yaml.Node
 		if err := yaml.Unmarshal(data, &n); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
@@ -194,9 +199,6 @@ func readRecordFile(path string) ([]Record, error) {
 		}
 		sub := &File{path: path}
 		return sub.records(n.Content[0])
-	case ".jsonl", ".ndjson", ".json":
-	default:
-		return nil, fmt.Errorf("%s: want a .jsonl, .ndjson, .yaml or .yml file of records", path)
 	}
 	var out []Record
 	sc := bufio.NewScanner(bytes.NewReader(data))

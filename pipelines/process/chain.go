@@ -148,7 +148,12 @@ func (c *Chain) eval(p *program, m *Message) (any, error) {
 	c.env.fill(m, p.uses, &c.headers)
 	out, err := c.vm.Run(p.prog, &c.env)
 	if err != nil {
-		return nil, unwrapRuntime(err)
+		err = unwrapRuntime(err)
+		if _, text := c.env.Value.(string); text && p.uses&useValue != 0 {
+			// The usual cause: a field of a value that did not parse as JSON.
+			err = &runtimeError{msg: err.Error() + " (the value is text, not a JSON document)", cause: errors.Unwrap(err)}
+		}
+		return nil, err
 	}
 	return out, nil
 }
