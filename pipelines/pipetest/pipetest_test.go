@@ -85,7 +85,7 @@ func TestUnlistedTopicAndFiles(t *testing.T) {
 		"in.jsonl": `{"value": {"service": "api", "level": "error", "msg": "m", "latency_ms": 1}}
 {"value": "not json", "key": "k9", "headers": {"h": "v"}}
 `,
-		"errors.yaml":   "- {key: api, value: {service: api, level: error, msg: m, latency_ms: 1}}\n",
+		"errors.yaml":    "- {key: api, value: {service: api, level: error, msg: m, latency_ms: 1}}\n",
 		"files_test.yml": "pipeline: logs.yaml\ncases:\n  - input: in.jsonl\n    expect:\n      log-errors: errors.yaml\n",
 	})
 	var out bytes.Buffer
