@@ -1,6 +1,8 @@
 # Tributary build and test entry points. See README.md.
 GO        ?= go
 BIN       := bin
+# VERSION is what `tributary version` prints: the nearest tag, or the commit.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # Every package with concurrency runs its tests under the race detector; cmd/
 # tests drive separate processes and run without it.
 RACE_PKGS   = $(shell $(GO) list ./... | grep -v '/cmd/')
@@ -16,7 +18,7 @@ all: build
 
 build:
 	@mkdir -p $(BIN)/plugins
-	$(GO) build -o $(BIN)/tributary ./cmd/tributary
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/tributary ./cmd/tributary
 	@# Every main package under connectors/ is a plugin binary named after its folder.
 	@set -e; for dir in connectors/*/; do \
 	  name=$$(basename $$dir); \

@@ -296,11 +296,11 @@ func TestCLIErrors(t *testing.T) {
 		{"unknown topic action", []string{"topic", "rename"}, `unknown action "rename"`},
 		{"unknown flag", []string{"topic", "list", "--colour"}, "flag provided but not defined: -colour"},
 		{"missing topic", []string{"produce"}, "--topic is required"},
-		{"bad output", []string{"topic", "list", "--output", "yaml"}, `--output "yaml": want table or json`},
+		{"bad output", []string{"topic", "list", "--output", "xml"}, `--output "xml": want table, json or yaml`},
 		{"two start flags", []string{"consume", "--topic", "x", "--from-beginning", "--offset", "3"}, "at most one of"},
 		{"group and partition", []string{"consume", "--topic", "x", "--group", "g", "--partition", "0"}, "--partition cannot be used with --group"},
 		{"bad format", []string{"consume", "--topic", "x", "--format", "%q"}, "unknown directive"},
-		{"no broker", []string{"topic", "list", "--bootstrap", "127.0.0.1:1", "--request-timeout", "2s"}, "tributary topic: list topics:"},
+		{"no broker", []string{"topic", "list", "--bootstrap", "127.0.0.1:1", "--request-timeout", "2s"}, "hint: nothing accepts connections at that address: start a broker with 'tributary serve'"},
 		{"bad serve config", []string{"serve", "--log-format", "xml", "--node-id", "-3"}, `log_format: "xml"`},
 	}
 	for _, tc := range tests {

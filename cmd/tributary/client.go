@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -34,7 +35,7 @@ func addClientFlags(fs *flag.FlagSet, c *cli) *clientFlags {
 		def = v
 	}
 	fs.StringVar(&f.bootstrap, "bootstrap", def, "comma-separated broker `addresses` (env "+bootstrapEnv+")")
-	fs.StringVar(&f.output, "output", "table", "output `format`: table or json")
+	fs.StringVar(&f.output, "output", outputTable, "output `format`: "+outputFormats)
 	fs.DurationVar(&f.timeout, "request-timeout", 30*time.Second,
 		"give up on the broker after this long (connecting, metadata, admin requests)")
 	return f
@@ -42,8 +43,8 @@ func addClientFlags(fs *flag.FlagSet, c *cli) *clientFlags {
 
 // check reports a bad --output or --request-timeout as a usage error.
 func (f *clientFlags) check() error {
-	if f.output != "table" && f.output != "json" {
-		return usageErrorf("--output %q: want table or json", f.output)
+	if err := checkOutput(f.output); err != nil {
+		return err
 	}
 	if f.timeout <= 0 {
 		return usageErrorf("--request-timeout %s: must be positive", f.timeout)
@@ -54,7 +55,16 @@ func (f *clientFlags) check() error {
 	return nil
 }
 
-func (f *clientFlags) json() bool { return f.output == "json" }
+// structured reports --output json or yaml: print data for scripts with
+// write instead of a table or a sentence.
+func (f *clientFlags) structured() bool { return f.output != outputTable }
+
+// json is structured, kept for commands that print with writeJSON: their
+// JSON is also valid YAML, so --output yaml still parses. Prefer write.
+func (f *clientFlags) json() bool { return f.structured() }
+
+// write prints v in the --output format (json or yaml).
+func (f *clientFlags) write(w io.Writer, v any) error { return writeStructured(w, f.output, v) }
 
 func (f *clientFlags) seeds() []string {
 	var out []string

@@ -38,7 +38,7 @@ func runConsume(ctx context.Context, c *cli, args []string) error {
 	fs.IntVar(&f.partition, "partition", -1, "consume only this partition (not with --group)")
 	fs.Int64Var(&f.maxMessages, "max-messages", 0, "exit after this many records (0: no limit)")
 	fs.DurationVar(&f.idle, "timeout", 0, "exit when no record arrives for this long (0: wait until interrupted)")
-	fs.StringVar(&f.format, "format", `%v\n`, `output template with %t %p %o %T %k %v %h %K %S, or "json" for one JSON object per line`)
+	fs.StringVar(&f.format, "format", `%v\n`, `output template with %t %p %o %T %k %v %h %K %S, "json" for one JSON object per line, or "yaml" for one YAML document per record`)
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -53,9 +53,10 @@ func runConsume(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	asJSON := f.format == "json" || cf.json()
+	asJSON := f.format == "json" || cf.output == outputJSON
+	asYAML := f.format == "yaml" || cf.output == outputYAML
 	var tmpl recordFormat
-	if !asJSON {
+	if !asJSON && !asYAML {
 		if tmpl, err = parseRecordFormat(f.format); err != nil {
 			return usageErrorf("--format: %v", err)
 		}
@@ -70,9 +71,12 @@ func runConsume(ctx context.Context, c *cli, args []string) error {
 	n, err := consumeLoop(ctx, cl, f, func(r *kgo.Record) error {
 		var buf []byte
 		var err error
-		if asJSON {
+		switch {
+		case asJSON:
 			buf, err = appendJSONRecord(nil, r)
-		} else {
+		case asYAML:
+			buf, err = appendYAMLRecord(nil, r)
+		default:
 			buf = tmpl.append(nil, r)
 		}
 		if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -109,6 +110,20 @@ func lenOrNull(b []byte) int64 {
 	return int64(len(b))
 }
 
+// jsonRecordOf is r as `consume --format json` prints it.
+func jsonRecordOf(r *kgo.Record) jsonRecord {
+	jr := jsonRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
+		Timestamp: r.Timestamp.UnixMilli(), Time: r.Timestamp.UTC().Format(time.RFC3339Nano),
+		Key: strOrNil(r.Key), Value: strOrNil(r.Value)}
+	if len(r.Headers) > 0 {
+		jr.Headers = make(map[string]string, len(r.Headers))
+		for _, h := range r.Headers {
+			jr.Headers[h.Key] = string(h.Value)
+		}
+	}
+	return jr
+}
+
 // jsonRecord is one line of `consume --format json`.
 type jsonRecord struct {
 	Topic     string            `json:"topic"`
@@ -122,20 +137,22 @@ type jsonRecord struct {
 }
 
 func appendJSONRecord(dst []byte, r *kgo.Record) ([]byte, error) {
-	jr := jsonRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
-		Timestamp: r.Timestamp.UnixMilli(), Time: r.Timestamp.UTC().Format(time.RFC3339Nano),
-		Key: strOrNil(r.Key), Value: strOrNil(r.Value)}
-	if len(r.Headers) > 0 {
-		jr.Headers = make(map[string]string, len(r.Headers))
-		for _, h := range r.Headers {
-			jr.Headers[h.Key] = string(h.Value)
-		}
-	}
-	b, err := json.Marshal(jr)
+	b, err := json.Marshal(jsonRecordOf(r))
 	if err != nil {
 		return dst, fmt.Errorf("encode record %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
 	}
 	return append(append(dst, b...), '\n'), nil
+}
+
+// appendYAMLRecord appends r as one YAML document ("---" first), with the
+// fields of appendJSONRecord.
+func appendYAMLRecord(dst []byte, r *kgo.Record) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString("---\n")
+	if err := writeYAML(&b, jsonRecordOf(r)); err != nil {
+		return dst, fmt.Errorf("encode record %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
+	}
+	return append(dst, b.Bytes()...), nil
 }
 
 func strOrNil(b []byte) *string {

@@ -78,8 +78,8 @@ func groupList(ctx context.Context, c *cli, args []string) error {
 	for _, g := range listed.Sorted() {
 		out = append(out, groupSummary{Group: g.Group, State: g.State, ProtocolType: g.ProtocolType, Coordinator: g.Coordinator})
 	}
-	if cf.json() {
-		return writeJSON(c.stdout, out)
+	if cf.structured() {
+		return cf.write(c.stdout, out)
 	}
 	rows := make([][]string, 0, len(out))
 	for _, g := range out {
@@ -159,7 +159,7 @@ func groupDescribe(ctx context.Context, c *cli, args []string) error {
 			continue
 		}
 		if l.State == "Dead" || errors.Is(l.Error(), kerr.GroupIDNotFound) {
-			errs = append(errs, fmt.Errorf("group %q: not found", name))
+			errs = append(errs, fmt.Errorf("group %q: not found ('tributary group list' shows the groups)", name))
 			continue
 		}
 		out = append(out, describeLag(l))
@@ -167,8 +167,8 @@ func groupDescribe(ctx context.Context, c *cli, args []string) error {
 	if len(out) == 0 {
 		return errors.Join(errs...)
 	}
-	if cf.json() {
-		if err := writeJSON(c.stdout, out); err != nil {
+	if cf.structured() {
+		if err := cf.write(c.stdout, out); err != nil {
 			return err
 		}
 		return errors.Join(errs...)
@@ -274,8 +274,8 @@ func groupDelete(ctx context.Context, c *cli, args []string) error {
 			out = append(out, deleted{Group: g, Action: "deleted"})
 		}
 	}
-	if cf.json() {
-		if err := writeJSON(c.stdout, out); err != nil {
+	if cf.structured() {
+		if err := cf.write(c.stdout, out); err != nil {
 			return err
 		}
 	} else {

@@ -169,7 +169,7 @@ func groupResetOffsets(ctx context.Context, c *cli, args []string) error {
 			return fmt.Errorf("commit new offsets of %q: %w", group, err)
 		}
 	}
-	if cf.json() {
+	if cf.structured() {
 		type result struct {
 			Group      string        `json:"group"`
 			DryRun     bool          `json:"dry_run"`
@@ -178,7 +178,7 @@ func groupResetOffsets(ctx context.Context, c *cli, args []string) error {
 		if out == nil {
 			out = []offsetReset{}
 		}
-		return writeJSON(c.stdout, result{Group: group, DryRun: *dryRun, Partitions: out})
+		return cf.write(c.stdout, result{Group: group, DryRun: *dryRun, Partitions: out})
 	}
 	rows := make([][]string, 0, len(out))
 	for _, r := range out {

@@ -56,6 +56,9 @@ func commands() []command {
 		{"perf", "measure produce, consume and end-to-end throughput and latency", runPerf},
 		{"pipeline", "run a pipeline in the foreground, or test one offline", runPipeline},
 		{"lint", "validate manifests offline (Topic, Connector, Pipeline)", runLint},
+		{"log-level", "show or change a running node's log level", runLogLevel},
+		{"version", "print the version of this binary", runVersion},
+		{"completion", "print a bash or zsh completion script", runCompletion},
 	}
 }
 
@@ -68,6 +71,13 @@ func run(ctx context.Context, args []string, c *cli) int {
 			return 1
 		}
 		return 0
+	}
+	switch args[0] {
+	case completeCommand:
+		_ = runComplete(ctx, c, args[1:])
+		return 0
+	case "--version", "-version":
+		args = []string{"version"}
 	}
 	for _, cmd := range commands() {
 		if cmd.name != args[0] {
@@ -86,6 +96,9 @@ func run(ctx context.Context, args []string, c *cli) int {
 			return 1
 		default:
 			fmt.Fprintf(c.stderr, "tributary %s: %v\n", cmd.name, err)
+			if h := hint(err); h != "" {
+				fmt.Fprintf(c.stderr, "  hint: %s\n", h)
+			}
 			return 1
 		}
 	}

@@ -7,7 +7,70 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"gopkg.in/yaml.v3"
 )
+
+// Output formats of --output. Table is for people; JSON and YAML carry the
+// same fields under the same names, for scripts.
+const (
+	outputTable = "table"
+	outputJSON  = "json"
+	outputYAML  = "yaml"
+)
+
+// outputFormats is the --output help and error text.
+const outputFormats = "table, json or yaml"
+
+// checkOutput reports an unknown --output value as a usage error.
+func checkOutput(format string) error {
+	switch format {
+	case outputTable, outputJSON, outputYAML:
+		return nil
+	}
+	return usageErrorf("--output %q: want %s", format, outputFormats)
+}
+
+// writeStructured prints v as JSON or YAML by format (json or yaml).
+func writeStructured(w io.Writer, format string, v any) error {
+	if format == outputYAML {
+		return writeYAML(w, v)
+	}
+	return writeJSON(w, v)
+}
+
+// writeYAML prints v as a YAML document. v goes through its JSON encoding
+// first, so the keys, omitted fields and value shapes are exactly those of
+// --output json (the structs carry json tags only).
+func writeYAML(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("write yaml: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("write yaml: %w", err)
+	}
+	blockStyle(&doc)
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return fmt.Errorf("write yaml: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("write yaml: %w", err)
+	}
+	return nil
+}
+
+// blockStyle drops the flow style and quoting that parsing JSON left on the
+// nodes; the encoder then quotes only the strings that need it ("123", "true").
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
+}
 
 // writeJSON prints v as indented JSON followed by a newline.
 func writeJSON(w io.Writer, v any) error {

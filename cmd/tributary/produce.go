@@ -67,8 +67,8 @@ func runProduce(ctx context.Context, c *cli, args []string) error {
 		hdrs = append(hdrs, kgo.RecordHeader{Key: k, Value: []byte(headers.values[k])})
 	}
 	n, err := produceLines(ctx, cl, in, *keySep, hdrs, int32(*partition))
-	if cf.json() {
-		if werr := writeJSON(c.stdout, struct {
+	if cf.structured() {
+		if werr := cf.write(c.stdout, struct {
 			Topic   string `json:"topic"`
 			Records int64  `json:"records"`
 		}{*topic, n}); werr != nil && err == nil {

@@ -86,8 +86,8 @@ func topicCreate(ctx context.Context, c *cli, args []string) error {
 	}
 	res := topicResult{Topic: resp.Topic, ID: topicID(resp.ID), Partitions: resp.NumPartitions,
 		ReplicationFactor: resp.ReplicationFactor, Action: "created"}
-	if cf.json() {
-		return writeJSON(c.stdout, res)
+	if cf.structured() {
+		return cf.write(c.stdout, res)
 	}
 	fmt.Fprintf(c.stdout, "created topic %q (partitions %d, replication factor %d)\n",
 		res.Topic, res.Partitions, res.ReplicationFactor)
@@ -140,8 +140,8 @@ func topicList(ctx context.Context, c *cli, args []string) error {
 		out = append(out, topicSummary{Topic: d.Topic, ID: topicID(d.ID), Partitions: len(d.Partitions),
 			ReplicationFactor: d.Partitions.NumReplicas(), Internal: d.IsInternal})
 	}
-	if cf.json() {
-		return writeJSON(c.stdout, out)
+	if cf.structured() {
+		return cf.write(c.stdout, out)
 	}
 	rows := make([][]string, 0, len(out))
 	for _, t := range out {
@@ -218,8 +218,8 @@ func topicAlter(ctx context.Context, c *cli, args []string) error {
 		}
 		changes = append(changes, fmt.Sprintf("partitions=%d", *partitions))
 	}
-	if cf.json() {
-		return writeJSON(c.stdout, struct {
+	if cf.structured() {
+		return cf.write(c.stdout, struct {
 			Topic   string   `json:"topic"`
 			Action  string   `json:"action"`
 			Changes []string `json:"changes"`
@@ -262,8 +262,8 @@ func topicDelete(ctx context.Context, c *cli, args []string) error {
 		}
 		out = append(out, topicResult{Topic: r.Topic, ID: topicID(r.ID), Action: "deleted"})
 	}
-	if cf.json() {
-		if err := writeJSON(c.stdout, out); err != nil {
+	if cf.structured() {
+		if err := cf.write(c.stdout, out); err != nil {
 			return err
 		}
 	} else {

@@ -69,7 +69,7 @@ func topicDescribe(ctx context.Context, c *cli, args []string) error {
 		d, ok := details[n]
 		switch {
 		case !ok:
-			errs = append(errs, fmt.Errorf("topic %q: not found", n))
+			errs = append(errs, fmt.Errorf("topic %q: not found ('tributary topic list' shows the topics)", n))
 		case d.Err != nil:
 			errs = append(errs, fmt.Errorf("topic %q: %w", n, d.Err))
 		default:
@@ -126,8 +126,8 @@ func topicDescribe(ctx context.Context, c *cli, args []string) error {
 		}
 		out = append(out, td)
 	}
-	if cf.json() {
-		if err := writeJSON(c.stdout, out); err != nil {
+	if cf.structured() {
+		if err := cf.write(c.stdout, out); err != nil {
 			return err
 		}
 	} else if err := printDescriptions(c, out); err != nil {
