@@ -34,7 +34,15 @@ type Broker struct {
 	Host string `json:"host"`
 	Port int32  `json:"port"`
 	Rack string `json:"rack,omitempty"` // empty when none
+	// Fenced is set by the controller when the broker missed its heartbeats (or
+	// shut down): it leads nothing and is left out of ISRs until it heartbeats again.
+	Fenced bool `json:"fenced,omitempty"`
+	// RaftAddr is the broker's raft address (host:port); empty on a single node.
+	RaftAddr string `json:"raft_addr,omitempty"`
 }
+
+// NoLeader is Partition.Leader while no replica can lead (offline partition).
+const NoLeader int32 = -1
 
 // Partition is one partition's placement.
 type Partition struct {
@@ -43,6 +51,10 @@ type Partition struct {
 	LeaderEpoch int32   `json:"leader_epoch"`
 	Replicas    []int32 `json:"replicas"`
 	ISR         []int32 `json:"isr"`
+	// Target is the replica list of a reassignment in progress: Replicas holds
+	// the old and the new replicas until every target replica is in the ISR,
+	// then the controller switches Replicas to Target and clears it.
+	Target []int32 `json:"target,omitempty"`
 }
 
 // Topic is a topic's metadata. Configs holds only the overrides; the effective

@@ -18,6 +18,13 @@ type Command struct {
 	SetTopicConfigs  *TopicConfigChange  `json:"set_topic_configs,omitempty"`
 	// AllocateProducerIDs reserves a block of producer ids (broker/txn).
 	AllocateProducerIDs *ProducerIDAllocation `json:"allocate_producer_ids,omitempty"`
+	// FenceBroker fences or unfences a broker (the controller's liveness decision).
+	FenceBroker *BrokerFencing `json:"fence_broker,omitempty"`
+	// ChangePartitions sets leaders, leader epochs, ISRs and replica lists
+	// (elections, ISR changes, reassignments).
+	ChangePartitions *PartitionChanges `json:"change_partitions,omitempty"`
+	// UnregisterBroker removes a broker that no partition names any more.
+	UnregisterBroker *BrokerUnregistration `json:"unregister_broker,omitempty"`
 	// Security commands (security.go): SCRAM credentials and ACLs.
 	UpsertScramCredential *ScramCredentialUpsert   `json:"upsert_scram_credential,omitempty"`
 	DeleteScramCredential *ScramCredentialDeletion `json:"delete_scram_credential,omitempty"`
@@ -82,6 +89,15 @@ func (c Command) kind() (string, error) {
 		kinds = append(kinds, "allocate_producer_ids")
 	}
 	kinds = append(kinds, c.securityKinds()...)
+	if c.FenceBroker != nil {
+		kinds = append(kinds, "fence_broker")
+	}
+	if c.ChangePartitions != nil {
+		kinds = append(kinds, "change_partitions")
+	}
+	if c.UnregisterBroker != nil {
+		kinds = append(kinds, "unregister_broker")
+	}
 	if len(kinds) != 1 {
 		return "", fmt.Errorf("%w: a command sets exactly one kind, this one sets %d %v", ErrInvalidCommand, len(kinds), kinds)
 	}
@@ -95,6 +111,7 @@ func clonePartitions(ps []Partition) []Partition {
 	for i, p := range ps {
 		p.Replicas = slices.Clone(p.Replicas)
 		p.ISR = slices.Clone(p.ISR)
+		p.Target = slices.Clone(p.Target)
 		out[i] = p
 	}
 	return out

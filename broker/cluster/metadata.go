@@ -86,7 +86,7 @@ func (m *Metadata) next(cmd Command) (*Snapshot, error) {
 	case cmd.RegisterBroker != nil:
 		err = next.registerBroker(cmd.RegisterBroker.Broker)
 	case cmd.CreateTopic != nil:
-		err = next.createTopic(cmd.CreateTopic)
+		err = next.createTopic(cmd.CreateTopic, false)
 	case cmd.DeleteTopic != nil:
 		err = next.deleteTopic(cmd.DeleteTopic)
 	case cmd.CreatePartitions != nil:
@@ -95,6 +95,12 @@ func (m *Metadata) next(cmd Command) (*Snapshot, error) {
 		err = next.setTopicConfigs(cmd.SetTopicConfigs)
 	case cmd.AllocateProducerIDs != nil:
 		err = next.allocateProducerIDs(cmd.AllocateProducerIDs)
+	case cmd.FenceBroker != nil:
+		err = next.fenceBroker(cmd.FenceBroker)
+	case cmd.ChangePartitions != nil:
+		err = next.changePartitions(cmd.ChangePartitions)
+	case cmd.UnregisterBroker != nil:
+		err = next.unregisterBroker(cmd.UnregisterBroker)
 	default:
 		err = next.applySecurity(cmd)
 	}
@@ -122,7 +128,9 @@ func (s *Snapshot) registerBroker(b Broker) error {
 	return nil
 }
 
-func (s *Snapshot) createTopic(c *TopicCreation) error {
+// createTopic adds a topic. restore accepts partitions as a running cluster may
+// hold them (offline, without a leader); a new topic always has leaders.
+func (s *Snapshot) createTopic(c *TopicCreation, restore bool) error {
 	if err := ValidateTopicName(c.Name); err != nil {
 		return err
 	}
@@ -145,7 +153,7 @@ func (s *Snapshot) createTopic(c *TopicCreation) error {
 	if len(c.Partitions) == 0 {
 		return fmt.Errorf("%w: topic %s has no partitions", ErrInvalidPartitions, c.Name)
 	}
-	if err := s.checkPartitions(c.Partitions, 0, len(c.Partitions[0].Replicas)); err != nil {
+	if err := s.checkPartitions(c.Partitions, 0, len(c.Partitions[0].Replicas), restore); err != nil {
 		return fmt.Errorf("topic %s: %w", c.Name, err)
 	}
 	t := &Topic{
@@ -191,7 +199,7 @@ func (s *Snapshot) createPartitions(c *PartitionCreation) error {
 		return fmt.Errorf("%w: topic %s: no partitions to add", ErrInvalidPartitions, c.Name)
 	}
 	rf := len(t.Partitions[0].Replicas)
-	if err := s.checkPartitions(c.Partitions, int32(len(t.Partitions)), rf); err != nil {
+	if err := s.checkPartitions(c.Partitions, int32(len(t.Partitions)), rf, false); err != nil {
 		return fmt.Errorf("topic %s: %w", c.Name, err)
 	}
 	nt := *t
@@ -218,13 +226,22 @@ func (s *Snapshot) setTopicConfigs(c *TopicConfigChange) error {
 // subset of the replicas holding the leader. Topic configs are deliberately not
 // checked here: they are validated by the proposer, so that a later, stricter
 // validation rule cannot make an old command log unreplayable.
-func (s *Snapshot) checkPartitions(ps []Partition, first int32, rf int) error {
+//
+// With restore, replica lists may differ in length (a reassignment in progress
+// when the snapshot was taken) and a partition may have no leader.
+func (s *Snapshot) checkPartitions(ps []Partition, first int32, rf int, restore bool) error {
 	if rf < 1 {
 		return fmt.Errorf("%w: partition %d has no replicas", ErrInvalidReplicationFactor, first)
 	}
 	for i, p := range ps {
 		if want := first + int32(i); p.ID != want {
 			return fmt.Errorf("%w: partition at %d has id %d, want %d", ErrInvalidCommand, i, p.ID, want)
+		}
+		if restore {
+			if err := s.checkChange(Partition{Leader: p.Leader, LeaderEpoch: p.LeaderEpoch}, p); err != nil {
+				return fmt.Errorf("partition %d: %w", p.ID, err)
+			}
+			continue
 		}
 		if len(p.Replicas) != rf {
 			return fmt.Errorf("%w: partition %d has %d replicas, the topic has %d", ErrInvalidReplicaAssignment, p.ID, len(p.Replicas), rf)

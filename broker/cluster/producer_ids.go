@@ -35,9 +35,13 @@ func (s *Snapshot) allocateProducerIDs(c *ProducerIDAllocation) error {
 // the first. The reservation is a metadata command, so ids handed out before a
 // restart are never handed out again (broker/txn asks for blocks of 1000).
 func (l *Local) AllocateProducerIDs(broker int32, count int64) (int64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	first := l.meta.Snapshot().NextProducerID
+	return allocateProducerIDs(l, broker, count)
+}
+
+func allocateProducerIDs(l proposer, broker int32, count int64) (int64, error) {
+	l.lock()
+	defer l.unlock()
+	first := l.current().NextProducerID
 	cmd := Command{AllocateProducerIDs: &ProducerIDAllocation{BrokerID: broker, First: first, Count: count}}
 	if _, err := l.propose(cmd, false); err != nil {
 		return 0, fmt.Errorf("allocate %d producer ids: %w", count, err)

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"io"
 	"slices"
 )
 
@@ -23,12 +24,31 @@ type TopicSpec struct {
 	Configs map[string]string
 }
 
+// proposer is what the decisions below need from a driver: the current state,
+// and a way to make a command durable and applied (or only checked). Its lock
+// serialises decisions, so a decision never reads a state that another one is
+// about to change. Local and the raft controller implement it.
+type proposer interface {
+	lock()
+	unlock()
+	current() *Snapshot
+	propose(cmd Command, validateOnly bool) (*Snapshot, error)
+	random() io.Reader
+}
+
+func (l *Local) lock()              { l.mu.Lock() }
+func (l *Local) unlock()            { l.mu.Unlock() }
+func (l *Local) current() *Snapshot { return l.meta.Snapshot() }
+func (l *Local) random() io.Reader  { return l.opts.random }
+
 // RegisterBroker records this node's advertised address. Registering the same
 // address again writes nothing.
-func (l *Local) RegisterBroker(b Broker) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if cur, ok := l.meta.Snapshot().Broker(b.ID); ok && cur == b {
+func (l *Local) RegisterBroker(b Broker) error { return registerBroker(l, b) }
+
+func registerBroker(l proposer, b Broker) error {
+	l.lock()
+	defer l.unlock()
+	if cur, ok := l.current().Broker(b.ID); ok && cur == b {
 		return nil
 	}
 	if _, err := l.propose(Command{RegisterBroker: &BrokerRegistration{Broker: b}}, false); err != nil {
@@ -48,15 +68,19 @@ func (l *Local) CreateTopic(name string, partitions int32, rf int16, configs map
 // validateOnly it checks everything and returns the topic it would create,
 // without creating it.
 func (l *Local) Create(spec TopicSpec, validateOnly bool) (*Topic, error) {
+	return createTopic(l, spec, validateOnly)
+}
+
+func createTopic(l proposer, spec TopicSpec, validateOnly bool) (*Topic, error) {
 	if err := ValidateTopicName(spec.Name); err != nil {
 		return nil, err
 	}
 	if err := ValidateTopicConfigs(spec.Configs); err != nil {
 		return nil, fmt.Errorf("create topic %s: %w", spec.Name, err)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	snap := l.meta.Snapshot()
+	l.lock()
+	defer l.unlock()
+	snap := l.current()
 	if _, ok := snap.Topics[spec.Name]; ok {
 		return nil, fmt.Errorf("%w: %s", ErrTopicExists, spec.Name)
 	}
@@ -70,9 +94,9 @@ func (l *Local) Create(spec TopicSpec, validateOnly bool) (*Topic, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create topic %s: %w", spec.Name, err)
 	}
-	id, err := newTopicID(l.opts.random)
+	id, err := newTopicID(l.random())
 	for err == nil && snap.TopicsByID[id] != nil {
-		id, err = newTopicID(l.opts.random)
+		id, err = newTopicID(l.random())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create topic %s: %w", spec.Name, err)
@@ -86,12 +110,14 @@ func (l *Local) Create(spec TopicSpec, validateOnly bool) (*Topic, error) {
 }
 
 // DeleteTopic removes a topic. Internal topics ("__" names) are refused.
-func (l *Local) DeleteTopic(name string) error {
+func (l *Local) DeleteTopic(name string) error { return deleteTopic(l, name) }
+
+func deleteTopic(l proposer, name string) error {
 	if IsInternalTopic(name) {
 		return fmt.Errorf("%w: %s", ErrReservedTopic, name)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.lock()
+	defer l.unlock()
 	if _, err := l.propose(Command{DeleteTopic: &TopicDeletion{Name: name}}, false); err != nil {
 		return fmt.Errorf("delete topic %s: %w", name, err)
 	}
@@ -108,12 +134,16 @@ func (l *Local) CreatePartitions(name string, total int32, validateOnly bool) er
 // otherwise they are placed round-robin with the topic's replication factor.
 // Internal topics are refused: their partition count picks coordinators.
 func (l *Local) AddPartitions(name string, total int32, assignment [][]int32, validateOnly bool) error {
+	return addPartitions(l, name, total, assignment, validateOnly)
+}
+
+func addPartitions(l proposer, name string, total int32, assignment [][]int32, validateOnly bool) error {
 	if IsInternalTopic(name) {
 		return fmt.Errorf("%w: %s", ErrReservedTopic, name)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	snap := l.meta.Snapshot()
+	l.lock()
+	defer l.unlock()
+	snap := l.current()
 	t, ok := snap.Topics[name]
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
@@ -146,10 +176,14 @@ func (l *Local) AddPartitions(name string, total int32, assignment [][]int32, va
 
 // SetTopicConfigs replaces a topic's config overrides after validating them.
 func (l *Local) SetTopicConfigs(name string, configs map[string]string, validateOnly bool) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	return setTopicConfigs(l, name, configs, validateOnly)
+}
+
+func setTopicConfigs(l proposer, name string, configs map[string]string, validateOnly bool) error {
+	l.lock()
+	defer l.unlock()
 	// An unknown topic is reported before bad configs, as Kafka does.
-	if _, ok := l.meta.Snapshot().Topics[name]; !ok {
+	if _, ok := l.current().Topics[name]; !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
 	}
 	if err := ValidateTopicConfigs(configs); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 
 	"github.com/tributary-io/tributary/broker/auth"
@@ -114,9 +115,16 @@ func UnmarshalSnapshot(b []byte) (*Snapshot, error) {
 		}
 	}
 	for _, t := range in.Topics {
-		if err := m.Apply(Command{CreateTopic: &TopicCreation{Name: t.Name, ID: t.ID, Partitions: t.Partitions, Configs: t.Configs}}); err != nil {
-			return nil, fmt.Errorf("decode metadata snapshot: %w", err)
+		// Restore, not create: partitions may be offline or mid-reassignment.
+		cur := m.Snapshot()
+		next := *cur
+		next.Topics = maps.Clone(cur.Topics)
+		next.TopicsByID = maps.Clone(cur.TopicsByID)
+		if err := next.createTopic(&TopicCreation{Name: t.Name, ID: t.ID, Partitions: t.Partitions, Configs: t.Configs}, true); err != nil {
+			return nil, fmt.Errorf("decode metadata snapshot: create_topic: %w", err)
 		}
+		next.Version++
+		m.Restore(&next)
 	}
 	// The rebuilt snapshot is private to this call until returned, so setting its
 	// version in place is safe.
