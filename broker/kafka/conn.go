@@ -76,6 +76,13 @@ func (c *conn) stopReading() {
 // serve runs the connection until the client hangs up, a request cannot be
 // answered, or the server shuts down. It owns the writer goroutine.
 func (c *conn) serve() {
+	if err := c.handshake(); err != nil {
+		// Plaintext bytes on a TLS listener, an expired or untrusted client
+		// certificate: the client learns nothing beyond the TLS alert.
+		c.nc.Close()
+		c.s.logger.Info("closing connection: tls handshake failed", "conn", c.info.ID, "remote", c.info.RemoteAddr, "err", err)
+		return
+	}
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)

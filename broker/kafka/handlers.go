@@ -22,6 +22,9 @@ type ConnInfo struct {
 	ID         uint64
 	RemoteAddr string
 	Listener   string
+	// sec is the connection's security state (security.go); nil on a
+	// plaintext listener without an authorizer.
+	sec *connSecurity
 }
 
 // api is one served API: its key, the versions really implemented, and the handler.
@@ -81,5 +84,14 @@ func apis() []api {
 		{Key: 61, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleDescribeProducers},
 		{Key: 65, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleDescribeTransactions},
 		{Key: 66, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleListTransactions},
+		// Security (security.go, authz.go). SaslHandshake v0 (raw SASL frames
+		// after the handshake) is not served; clients use v1 with SaslAuthenticate.
+		{Key: 17, MinVersion: 1, MaxVersion: 1, Serve: (*Server).handleSASLHandshake},
+		{Key: 36, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleSASLAuthenticate},
+		{Key: 29, MinVersion: 0, MaxVersion: 3, Serve: (*Server).handleDescribeACLs},
+		{Key: 30, MinVersion: 0, MaxVersion: 3, Serve: (*Server).handleCreateACLs},
+		{Key: 31, MinVersion: 0, MaxVersion: 3, Serve: (*Server).handleDeleteACLs},
+		{Key: 50, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleDescribeUserSCRAMCredentials},
+		{Key: 51, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleAlterUserSCRAMCredentials},
 	}
 }

@@ -110,7 +110,7 @@ func (s *Server) serveRequest(d decoded) (resp kmsg.Response, err error) {
 		return s.apiVersionsUnsupported(), nil
 	}
 	defer s.metrics.observeRequest(d.req.Key, time.Now())
-	return d.api.Serve(s, d.req)
+	return s.serveSecured(d)
 }
 
 // appendResponseFrame appends a whole response frame to dst: the size prefix, the

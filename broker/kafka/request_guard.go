@@ -168,6 +168,20 @@ var requestShapes = map[int16]*shape{
 	65: shp(fld(kStrings)),
 	// ListTransactions.
 	66: shp(fld(kStrings), fld(kInt64s), fld(kInt64).since(1), fld(kString).since(2)),
+	// SaslAuthenticate.
+	36: shp(fld(kBytes)),
+	// DescribeAcls: a filter (resource type, name, pattern type, principal,
+	// host, operation, permission).
+	29: shp(fld(kInt8), fld(kString), fld(kInt8), fld(kString), fld(kString), fld(kInt8), fld(kInt8)),
+	// CreateAcls: creations of the same shape.
+	30: shp(structs(shp(fld(kInt8), fld(kString), fld(kInt8), fld(kString), fld(kString), fld(kInt8), fld(kInt8)))),
+	// DeleteAcls: filters of the same shape.
+	31: shp(structs(shp(fld(kInt8), fld(kString), fld(kInt8), fld(kString), fld(kString), fld(kInt8), fld(kInt8)))),
+	// DescribeUserScramCredentials: users by name.
+	50: shp(structs(shp(fld(kString)))),
+	// AlterUserScramCredentials: deletions (name, mechanism), upsertions
+	// (name, mechanism, iterations, salt, salted password).
+	51: shp(structs(shp(fld(kString), fld(kInt8))), structs(shp(fld(kString), fld(kInt8), fld(kInt32), fld(kBytes), fld(kBytes)))),
 }
 
 // checkRequestShape walks a flexible request body. It returns nil when every

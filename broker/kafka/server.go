@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tributary-io/tributary/broker/auth"
 	"github.com/tributary-io/tributary/broker/cluster"
 	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/log"
@@ -46,6 +47,9 @@ type Config struct {
 	// Metrics receives request latencies, per-topic traffic and purgatory
 	// sizes. Default: instruments on a private registry that nobody scrapes.
 	Metrics *metrics.Metrics
+	// Security configures SASL and authorization (security.go). Default: no
+	// authorizer, every SASL mechanism enabled for SASL listeners.
+	Security Security
 }
 
 func (c *Config) ensureDefaults() {
@@ -99,6 +103,12 @@ type Server struct {
 	apiByKey []*api
 	// metrics are the server's instruments (metrics.go).
 	metrics serverMetrics
+	// sasl starts SASL exchanges (17_sasl_handshake.go); saslErr is why it
+	// could not be built (a bad mechanism name), reported by ServeListener.
+	sasl    *auth.Mechanisms
+	saslErr error
+	// authz is the authorization table (authz.go), by API key.
+	authz map[int16]authzStep
 
 	// closing is closed by Shutdown: accept loops stop and long polls return.
 	closing chan struct{}
@@ -135,6 +145,7 @@ func NewServer(cfg Config, meta *cluster.Local, parts *replication.Manager, logs
 		s.apiByKey[a.Key] = &a
 	}
 	s.metrics = newServerMetrics(cfg.Metrics, s.apiByKey)
+	s.saslErr = s.initSecurity()
 	return s
 }
 
@@ -149,6 +160,11 @@ func (s *Server) lookup(key int16) *api {
 // Serve accepts connections on ln until Shutdown (then it returns nil) or until
 // ln fails for good (then it returns the error). It closes ln before returning.
 func (s *Server) Serve(ln net.Listener) error {
+	return s.serve(ln, nil)
+}
+
+// serve is Serve with the listener's security (nil: plaintext).
+func (s *Server) serve(ln net.Listener, l *Listener) error {
 	s.mu.Lock()
 	if s.shutdown {
 		s.mu.Unlock()
@@ -188,7 +204,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		backoff = 0
-		s.startConn(nc, ln.Addr().String())
+		s.startConn(nc, ln.Addr().String(), l)
 	}
 }
 
@@ -198,11 +214,12 @@ func (s *Server) isShutdown() bool {
 	return s.shutdown
 }
 
-func (s *Server) startConn(nc net.Conn, listener string) {
+func (s *Server) startConn(nc net.Conn, listener string, l *Listener) {
 	c := newConn(s, nc, ConnInfo{
 		ID:         s.connIDs.Add(1),
 		RemoteAddr: nc.RemoteAddr().String(),
 		Listener:   listener,
+		sec:        s.newConnSecurity(l, nc.RemoteAddr().String()),
 	})
 	s.mu.Lock()
 	if s.shutdown {
