@@ -61,6 +61,8 @@ type storeDef struct {
 	kind storeKind
 	// valueSerde and keySerde let interactive queries decode entries.
 	keySerde, valueSerde anySerde
+	// windowSize is the window length of a window store, in ms.
+	windowSize int64
 }
 
 // Builder collects a topology. It is not safe for concurrent use. Errors in

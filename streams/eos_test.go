@@ -1,0 +1,291 @@
+package streams_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-io/tributary/streams"
+	"github.com/tributary-io/tributary/streams/examples"
+)
+
+// The test binary doubles as a word-count instance (TestMain runs runChild
+// when childEnv is set), so the exactly-once test can SIGKILL real processes
+// in the middle of their transactions.
+const (
+	childEnv         = "TRIBUTARY_STREAMS_CHILD"
+	childAddrEnv     = "TRIBUTARY_STREAMS_ADDR"
+	childAppEnv      = "TRIBUTARY_STREAMS_APP"
+	childInstanceEnv = "TRIBUTARY_STREAMS_INSTANCE"
+	childInEnv       = "TRIBUTARY_STREAMS_IN"
+	childOutEnv      = "TRIBUTARY_STREAMS_OUT"
+	childStateEnv    = "TRIBUTARY_STREAMS_STATE"
+)
+
+// wordCountConfig is the App configuration the tests and the child share.
+func wordCountConfig(addr, app, instance string) streams.Config {
+	return streams.Config{
+		ApplicationID:      app,
+		Brokers:            []string{addr},
+		InstanceID:         instance,
+		SessionTimeout:     3 * time.Second,
+		TransactionTimeout: 10 * time.Second,
+		CommitInterval:     100 * time.Millisecond,
+		ClientOpts:         []kgo.Opt{kgo.RebalanceTimeout(10 * time.Second)},
+	}
+}
+
+// runChild runs word count until SIGTERM (clean stop) or SIGKILL.
+func runChild() int {
+	b := streams.NewBuilder()
+	examples.WordCount(b, os.Getenv(childInEnv), os.Getenv(childOutEnv))
+	top, err := b.Build()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cfg := wordCountConfig(os.Getenv(childAddrEnv), os.Getenv(childAppEnv), os.Getenv(childInstanceEnv))
+	cfg.StateDir = os.Getenv(childStateEnv)
+	app, err := streams.New(top, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	if err := app.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "run:", err)
+		return 2
+	}
+	return 0
+}
+
+// child is one word-count process.
+type child struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan struct{}
+}
+
+func spawn(t *testing.T, env []string, instance string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), append(env, childEnv+"=1", childInstanceEnv+"="+instance)...)
+	c := &child{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stderr = c.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(c.done) }()
+	return c
+}
+
+func (c *child) kill() {
+	_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.done
+}
+
+func (c *child) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wordInput makes lines of words over a small vocabulary and returns the
+// records and the count of every word.
+func wordInput(topic string, lines, perLine, vocab int, seed uint64) ([]*kgo.Record, map[string]int64) {
+	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	want := map[string]int64{}
+	rs := make([]*kgo.Record, 0, lines)
+	var sb strings.Builder
+	for range lines {
+		sb.Reset()
+		for j := range perLine {
+			w := fmt.Sprintf("w%04d", rng.IntN(vocab))
+			want[w]++
+			if j > 0 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteString(w)
+		}
+		rs = append(rs, &kgo.Record{Topic: topic, Value: []byte(sb.String())})
+	}
+	return rs, want
+}
+
+// finalCounts folds word-count output into the last count of each word.
+func finalCounts(t testing.TB, rs []*kgo.Record) map[string]int64 {
+	t.Helper()
+	got := map[string]int64{}
+	for _, r := range rs {
+		if len(r.Value) != 8 {
+			t.Fatalf("output value %x is not an int64", r.Value)
+		}
+		got[string(r.Key)] = int64(binary.BigEndian.Uint64(r.Value))
+	}
+	return got
+}
+
+func diffCounts(got, want map[string]int64) string {
+	var diffs []string
+	for w, n := range want {
+		if got[w] != n {
+			diffs = append(diffs, fmt.Sprintf("%s: got %d want %d", w, got[w], n))
+		}
+	}
+	for w := range got {
+		if _, ok := want[w]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s: unexpected", w))
+		}
+	}
+	if len(diffs) > 5 {
+		diffs = append(diffs[:5], fmt.Sprintf("... %d more", len(diffs)-5))
+	}
+	return strings.Join(diffs, "; ")
+}
+
+// groupDone reports whether app's group committed every input offset and
+// (up to the final commit marker) every repartition offset.
+func groupDone(ctx context.Context, adm *kadm.Client, app, in string, inEnds kadm.ListedOffsets) bool {
+	rep := app + "-words-repartition"
+	offs, err := adm.FetchOffsets(ctx, app)
+	if err != nil {
+		return false
+	}
+	repEnds, err := adm.ListCommittedOffsets(ctx, rep)
+	if err != nil {
+		return false
+	}
+	done := true
+	inEnds.Each(func(o kadm.ListedOffset) {
+		c, ok := offs.Lookup(in, o.Partition)
+		if o.Offset > 0 && (!ok || c.At < o.Offset) {
+			done = false
+		}
+	})
+	repEnds.Each(func(o kadm.ListedOffset) {
+		c, ok := offs.Lookup(rep, o.Partition)
+		// The partition ends with a commit marker, which no record
+		// offset covers.
+		if o.Offset > 0 && (!ok || c.At < o.Offset-1) {
+			done = false
+		}
+	})
+	return done
+}
+
+// TestWordCountExactlyOnceWithKills runs word count over 500,000 words in two
+// instances (separate processes), SIGKILLs and restarts one of them in a
+// bounded loop, and checks that the last count of every word in the output
+// topic, read with read_committed, equals the count computed directly.
+func TestWordCountExactlyOnceWithKills(t *testing.T) {
+	const (
+		lines, perLine, vocab = 50_000, 10, 2_000
+		partitions            = 4
+		kills                 = 4
+		app, in, out          = "wc-eos", "wc-in", "wc-out"
+	)
+	addr := startBroker(t)
+	createTopics(t, addr, partitions, false, in, out)
+	rs, want := wordInput(in, lines, perLine, vocab, 1)
+	produce(t, addr, rs)
+
+	env := []string{childAddrEnv + "=" + addr, childAppEnv + "=" + app, childInEnv + "=" + in, childOutEnv + "=" + out}
+	var mu sync.Mutex
+	children := []*child{spawn(t, env, "a"), spawn(t, env, "b")}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range children {
+			c.kill()
+		}
+	})
+	restart := func(i int, why string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if why != "" {
+			t.Logf("instance %d %s: %s", i, why, tail(children[i].stderr.String(), 5))
+		}
+		children[i].kill()
+		children[i] = spawn(t, env, []string{"a", "b"}[i])
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	adm := kadm.NewClient(newClient(t, addr))
+	inEnds, err := adm.ListEndOffsets(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	progress := func() int64 {
+		offs, err := adm.FetchOffsets(ctx, app)
+		if err != nil {
+			return 0
+		}
+		var sum int64
+		offs.Each(func(o kadm.OffsetResponse) {
+			if o.Topic == in && o.Err == nil {
+				sum += o.At
+			}
+		})
+		return sum
+	}
+	start := time.Now()
+	killed := 0
+	deadline := time.Now().Add(4 * time.Minute)
+	for !groupDone(ctx, adm, app, in, inEnds) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not done before the deadline: %d of %d input lines committed, %d kills", progress(), lines, killed)
+		}
+		for i := range children {
+			mu.Lock()
+			exited := children[i].exited()
+			mu.Unlock()
+			if exited {
+				restart(i, "exited")
+			}
+		}
+		if p := progress(); killed < kills && p >= int64(killed+1)*lines/(kills+2) {
+			restart(killed%2, "")
+			killed++
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if killed < kills {
+		t.Fatalf("only %d of %d kills happened before the input was done", killed, kills)
+	}
+	elapsed := time.Since(start)
+	mu.Lock()
+	for _, c := range children {
+		c.kill()
+	}
+	mu.Unlock()
+	output := readCommitted(t, addr, out)
+	got := finalCounts(t, output)
+	if d := diffCounts(got, want); d != "" {
+		t.Fatalf("final counts differ from the direct computation: %s", d)
+	}
+	t.Logf("%d words in %v through 2 instances with %d SIGKILLs; %d distinct words match; %d committed output records",
+		lines*perLine, elapsed.Round(time.Millisecond), killed, len(want), len(output))
+}
+
+// errFenced is what a fenced App's Run returns.
+var errFenced = streams.ErrFenced
+
+var _ = errors.Is
