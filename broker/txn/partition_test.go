@@ -440,3 +440,38 @@ func TestCleanCloseWritesOnlyWhatChanged(t *testing.T) {
 		t.Fatalf("snapshots %v, want one at 3", offs)
 	}
 }
+
+func TestReloadAfterTruncation(t *testing.T) {
+	p := openPartition(t, t.TempDir(), newFakeClock(), StateConfig{})
+	p.mustAppend(dataBatch(t, batchSpec{pid: 1, epoch: 0, seq: 0, n: 2}), true) // 0-1
+	p.mustAppend(dataBatch(t, batchSpec{pid: 1, epoch: 0, seq: 2, n: 2}), true) // 2-3
+	p.state.mu.Lock()
+	err := p.state.snapshotLocked(4) // a snapshot the truncation invalidates
+	p.state.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mustAppend(dataBatch(t, batchSpec{pid: 2, epoch: 0, seq: 0, n: 1, txn: true}), true) // 4
+	if err := p.log.Truncate(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.state.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := p.state.Producer(1); !ok || got.LastSeq() != 1 {
+		t.Fatalf("producer 1 after truncation to 2: %+v %v, want last sequence 1", got, ok)
+	}
+	if _, ok := p.state.Producer(2); ok {
+		t.Fatal("producer 2 survived the truncation of its only batch")
+	}
+	if _, ok := p.state.FirstUnstableOffset(); ok {
+		t.Fatal("the truncated transaction is still open")
+	}
+	if offs, _ := listSnapshots(p.dir); len(offs) != 0 {
+		t.Fatalf("snapshots above the log end kept: %v", offs)
+	}
+	// The rewound producer writes its next sequence again.
+	if info := p.mustAppend(dataBatch(t, batchSpec{pid: 1, epoch: 0, seq: 2, n: 1}), true); info.BaseOffset != 2 {
+		t.Fatalf("append after reload at %d, want 2", info.BaseOffset)
+	}
+}

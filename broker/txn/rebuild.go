@@ -20,18 +20,36 @@ const rebuildChunk = 1 << 20
 // tail) are deleted. Producers idle past ProducerIDExpiration are dropped.
 func OpenPartition(l *log.Log, name string, cfg StateConfig) (*PartitionState, error) {
 	cfg.EnsureDefaults()
-	s := &PartitionState{name: name, log: l, cfg: cfg, producers: map[int64]*Producer{}, snapOffset: -1}
+	s := &PartitionState{name: name, log: l, cfg: cfg}
+	if err := s.rebuildLocked(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reload rebuilds the state from the snapshots and the log, as OpenPartition
+// does: after the log was truncated (a follower diverging from its leader), the
+// batches the state learned from may be gone. The caller must hold off appends.
+func (s *PartitionState) Reload() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rebuildLocked()
+}
+
+// rebuildLocked replaces the state with the one the snapshots and the log hold.
+func (s *PartitionState) rebuildLocked() error {
+	s.producers, s.aborted, s.maxSpan, s.snapOffset, s.sinceSnapshot = map[int64]*Producer{}, nil, 0, -1, 0
 	from, err := s.loadSnapshot()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.replay(from); err != nil {
-		return nil, err
+		return err
 	}
-	now := cfg.Now().UnixMilli()
+	now := s.cfg.Now().UnixMilli()
 	s.expireLocked(now)
-	s.nextExpiry = now + cfg.ExpirationCheckInterval.Milliseconds()
-	return s, nil
+	s.nextExpiry = now + s.cfg.ExpirationCheckInterval.Milliseconds()
+	return nil
 }
 
 // loadSnapshot installs the newest usable snapshot and returns the offset to
