@@ -21,7 +21,9 @@
 //     does). The state is rebuilt on open from the newest <offset>.snapshot file
 //     in the partition folder plus the log after it (snapshot.go documents the
 //     format), snapshotted every StateConfig.SnapshotBytes and on a clean close,
-//     and producers idle past producer.id.expiration.ms are forgotten.
+//     and producers idle past producer.id.expiration.ms are forgotten. A
+//     follower (issue 6) calls Appended for what it copies from its leader, and
+//     Reload after truncating its log.
 //
 //   - The transaction coordinator. Txn is a pure state machine (Kafka's states:
 //     Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort,
