@@ -30,7 +30,7 @@ var (
 	descUnderMinISR = prometheus.NewDesc("tributary_partitions_under_min_isr",
 		"Partitions led by this node whose in-sync replicas are fewer than min.insync.replicas: acks=all produces fail.", nil, nil)
 	descOffline = prometheus.NewDesc("tributary_partitions_offline",
-		"Partitions without a live leader. Reported by the controller only (0 elsewhere), so a sum over nodes counts each once.", nil, nil)
+		"Partitions without a live (registered, unfenced) leader. Reported by the controller only (0 elsewhere), so a sum over nodes counts each once.", nil, nil)
 	descLeaders = prometheus.NewDesc("tributary_partitions_leader",
 		"Partitions this node leads.", nil, nil)
 	descControllerActive = prometheus.NewDesc("tributary_controller_active",
@@ -75,10 +75,23 @@ func (c *partitionCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// metadataView is what the cluster collector reads: the local copy of the
+// metadata (cluster.Local, or cluster.Raft on a cluster).
+type metadataView interface {
+	Snapshot() *cluster.Snapshot
+}
+
+// controllerView is the optional capability of a metadata driver to say
+// whether this node is the controller right now (cluster.Raft: the raft
+// leader). Without it the snapshot's ControllerID decides.
+type controllerView interface {
+	IsController() bool
+}
+
 // clusterCollector reports partition health and controller state from the
 // local copy of the metadata.
 type clusterCollector struct {
-	meta     *cluster.Local
+	meta     metadataView
 	parts    *replication.Manager
 	self     int32
 	defaults log.Config // the broker's topic config defaults
@@ -93,7 +106,11 @@ func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	snap := c.meta.Snapshot()
-	h := partitionHealthOf(snap, c.self, c.defaults, func(topic string, p int32) bool {
+	controller := snap.ControllerID == c.self
+	if cv, ok := c.meta.(controllerView); ok {
+		controller = cv.IsController() // the raft leader knows before its snapshot says so
+	}
+	h := partitionHealthOf(snap, c.self, controller, c.defaults, func(topic string, p int32) bool {
 		_, err := c.parts.Partition(topic, p)
 		return err == nil
 	})
@@ -126,14 +143,16 @@ type partitionHealth struct {
 	controller      bool
 }
 
-// partitionHealthOf computes partitionHealth from a metadata snapshot. hosted
+// partitionHealthOf computes partitionHealth from a metadata snapshot, as
+// node self sees it; controller says whether self is the controller. hosted
 // reports whether this node has a working replica of a partition; one led
 // here whose log could not be opened is offline, like one with no leader.
-func partitionHealthOf(snap *cluster.Snapshot, self int32, defaults log.Config, hosted func(topic string, p int32) bool) partitionHealth {
-	h := partitionHealth{controller: snap.ControllerID == self}
+func partitionHealthOf(snap *cluster.Snapshot, self int32, controller bool, defaults log.Config,
+	hosted func(topic string, p int32) bool) partitionHealth {
+	h := partitionHealth{controller: controller}
 	live := make(map[int32]bool, len(snap.Brokers))
 	for _, b := range snap.Brokers {
-		live[b.ID] = true
+		live[b.ID] = !b.Fenced // a fenced broker missed its heartbeats
 	}
 	for name, t := range snap.Topics {
 		minISR := topicMinISR(t, defaults)

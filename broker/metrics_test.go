@@ -23,6 +23,8 @@ func TestPartitionHealthOf(t *testing.T) {
 		topics []*cluster.Topic
 		hosted func(string, int32) bool
 		want   partitionHealth
+		// brokers replaces the three live brokers when set.
+		brokers []cluster.Broker
 	}{
 		{name: "single node, all healthy", self: 1, ctrl: 1,
 			topics: []*cluster.Topic{topic("a", nil, part(0, 1, []int32{1}, []int32{1}), part(1, 1, []int32{1}, []int32{1}))},
@@ -45,6 +47,10 @@ func TestPartitionHealthOf(t *testing.T) {
 				part(1, 9, []int32{9}, []int32{9}),   // leader not a registered broker
 				part(2, 1, []int32{1}, []int32{1}))}, // led here but its log failed to open
 			hosted: func(_ string, p int32) bool { return p != 2 }, want: partitionHealth{offline: 3, controller: true}},
+		{name: "a fenced leader is not live", self: 1, ctrl: 1,
+			topics: []*cluster.Topic{topic("a", nil, part(0, 3, []int32{3, 1}, []int32{3, 1}), part(1, 1, []int32{1, 3}, []int32{1, 3}))},
+			hosted: all, want: partitionHealth{offline: 1, leaders: 1, controller: true},
+			brokers: []cluster.Broker{{ID: 1}, {ID: 2}, {ID: 3, Fenced: true}}},
 		{name: "offline not reported off the controller", self: 2, ctrl: 1,
 			topics: []*cluster.Topic{topic("a", nil, part(0, -1, []int32{2}, []int32{}))},
 			hosted: all, want: partitionHealth{}},
@@ -52,10 +58,13 @@ func TestPartitionHealthOf(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			snap := &cluster.Snapshot{ControllerID: c.ctrl, Brokers: brokers, Topics: map[string]*cluster.Topic{}}
+			if c.brokers != nil {
+				snap.Brokers = c.brokers
+			}
 			for _, tp := range c.topics {
 				snap.Topics[tp.Name] = tp
 			}
-			if got := partitionHealthOf(snap, c.self, log.DefaultConfig(), c.hosted); got != c.want {
+			if got := partitionHealthOf(snap, c.self, c.ctrl == c.self, log.DefaultConfig(), c.hosted); got != c.want {
 				t.Fatalf("got %+v, want %+v", got, c.want)
 			}
 		})
