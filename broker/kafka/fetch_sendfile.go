@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"sync"
 	"syscall"
 )
 
@@ -13,7 +14,7 @@ import (
 // shared offset); elsewhere (TLS, tests with net.Pipe) they are copied through memory.
 func writeSpliced(nc net.Conn, f *outFrame) error {
 	tcp, ok := nc.(*net.TCPConn)
-	if !ok || !sendfileSupported {
+	if !ok || !sendfileSupported || f.regionBytes() <= copyBelowBytes {
 		return writeCopied(nc, f)
 	}
 	raw, err := tcp.SyscallConn()
@@ -44,14 +45,37 @@ func writeSpliced(nc net.Conn, f *outFrame) error {
 	return nil
 }
 
+// copyBelowBytes: a frame whose regions add up to no more than this is copied
+// rather than spliced. A consumer that keeps up fetches a batch or two at a
+// time, and for those one read and one write (two system calls) cost less than
+// corking, the framing writes, sendfile and uncorking (five or more); large
+// fetches, where the copy would cost more than the calls, still use sendfile.
+const copyBelowBytes = 64 << 10
+
+// copyBufs recycles the buffers writeCopied assembles small frames in.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 0, copyBelowBytes+4096); return &b }}
+
 // writeCopied writes a frame by reading its regions into memory.
 func writeCopied(nc net.Conn, f *outFrame) error {
-	out, err := f.appendBytes(nil)
-	if err != nil {
-		return err
+	bp := copyBufs.Get().(*[]byte)
+	out, err := f.appendBytes((*bp)[:0])
+	if err == nil {
+		_, err = nc.Write(out)
 	}
-	_, err = nc.Write(out)
+	if cap(out) <= copyBelowBytes+4096 {
+		*bp = out[:0]
+		copyBufs.Put(bp)
+	}
 	return err
+}
+
+// regionBytes is how many bytes the frame's file regions hold.
+func (f *outFrame) regionBytes() int64 {
+	var n int64
+	for _, sg := range f.segs {
+		n += sg.region.Len
+	}
+	return n
 }
 
 // appendBytes appends the whole frame to dst, reading its regions with ReadAt.
