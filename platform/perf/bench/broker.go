@@ -126,6 +126,44 @@ func (b *brokerProc) rssBytes() (int64, error) {
 	return 0, errors.New("no VmRSS in /proc status")
 }
 
+// cpuSeconds returns the user+system CPU time the broker has used (Linux
+// /proc only; clock ticks are taken as the usual 100 per second).
+func (b *brokerProc) cpuSeconds() (float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", b.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("read broker cpu time: %w", err)
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	_, rest, ok := strings.Cut(string(data), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("read broker cpu time: unexpected /proc stat %q", data)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("read broker cpu time: %w", err)
+	}
+	return float64(utime+stime) / 100, nil
+}
+
+// loadAverage returns the machine's one-minute load average, or -1.
+func loadAverage() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
 // stop asks the broker to shut down (SIGTERM) and waits; it kills it if it
 // has not exited within a minute.
 func (b *brokerProc) stop() error {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -68,6 +69,7 @@ func run(ctx context.Context, o options, stdout, logw io.Writer) error {
 
 	h := &harness{opts: o, bin: bin, work: work, logw: logw}
 	started := time.Now()
+	loadBefore := loadAverage()
 	rows, err := h.all(ctx)
 	if o.storage != "" {
 		st, serr := storageRows(o.storage)
@@ -77,22 +79,30 @@ func run(ctx context.Context, o options, stdout, logw io.Writer) error {
 		rows = append(rows, st...)
 	}
 	fmt.Fprintf(logw, "bench: done in %s\n\n", time.Since(started).Round(time.Second))
-	if werr := h.save(rows, stdout); werr != nil && err == nil {
+	// The broker and the load generator share this machine's cores; anything
+	// else running skews every figure, so say how busy it was.
+	footer := fmt.Sprintf("\n%d cores; load average %.2f before the run, %.2f after (other work on the machine skews the figures)\n",
+		runtime.NumCPU(), loadBefore, loadAverage())
+	if werr := h.save(rows, footer, stdout); werr != nil && err == nil {
 		err = werr
 	}
 	return err
 }
 
-// save prints the table to stdout and keeps it, with the rows as JSON, in the
-// output folder.
-func (h *harness) save(rows []row, stdout io.Writer) error {
+// save prints the table and footer to stdout and keeps them, with the rows as
+// JSON, in the output folder.
+func (h *harness) save(rows []row, footer string, stdout io.Writer) error {
 	f, err := os.Create(filepath.Join(h.opts.out, "table.txt"))
 	if err != nil {
 		return fmt.Errorf("save table: %w", err)
 	}
 	defer f.Close()
-	if err := writeTable(io.MultiWriter(stdout, f), rows); err != nil {
+	w := io.MultiWriter(stdout, f)
+	if err := writeTable(w, rows); err != nil {
 		return err
+	}
+	if _, err := io.WriteString(w, footer); err != nil {
+		return fmt.Errorf("save table: %w", err)
 	}
 	data, err := json.MarshalIndent(rows, "", "  ")
 	if err != nil {

@@ -13,6 +13,25 @@ import (
 	"github.com/tributary-io/tributary/platform/perf"
 )
 
+// measured is a perf report with the broker's share of the machine during it.
+type measured struct {
+	perf.Report
+	// cores is the broker's CPU seconds over the run's seconds; 0 when unknown.
+	cores float64
+}
+
+// measure runs fn and works out the broker's CPU use over it.
+func measure(b *brokerProc, fn func() (perf.Report, error)) (measured, error) {
+	c0, err0 := b.cpuSeconds()
+	rep, err := fn()
+	c1, err1 := b.cpuSeconds()
+	m := measured{Report: rep}
+	if err0 == nil && err1 == nil && rep.Seconds > 0 {
+		m.cores = (c1 - c0) / rep.Seconds
+	}
+	return m, err
+}
+
 // harness runs the scenarios against child brokers.
 type harness struct {
 	opts options
@@ -170,12 +189,14 @@ func (h *harness) idleMemory(ctx context.Context) (row, error) {
 
 // produce runs one unthrottled produce run of the configured duration,
 // profiling the broker for the acks=1 runs when asked.
-func (h *harness) produce(ctx context.Context, b *brokerProc, topic string, size, acks int) (perf.Report, error) {
+func (h *harness) produce(ctx context.Context, b *brokerProc, topic string, size, acks int) (measured, error) {
 	h.logf("%s: producing for %s", topic, h.opts.duration)
 	stopProf := h.profile(ctx, b, topic, h.opts.duration-time.Second, acks == 1)
-	rep, err := perf.Produce(ctx, perf.ProduceConfig{
-		Brokers: []string{b.kafka}, Topic: topic, RecordSize: size, Duration: h.opts.duration,
-		Acks: acks, BatchBytes: batchBytes, Partitions: 1, Progress: h.logw, ProgressEvery: 2 * time.Second,
+	rep, err := measure(b, func() (perf.Report, error) {
+		return perf.Produce(ctx, perf.ProduceConfig{
+			Brokers: []string{b.kafka}, Topic: topic, RecordSize: size, Duration: h.opts.duration,
+			Acks: acks, BatchBytes: batchBytes, Partitions: 1, Progress: h.logw, ProgressEvery: 2 * time.Second,
+		})
 	})
 	stopProf()
 	if err != nil {
@@ -187,12 +208,12 @@ func (h *harness) produce(ctx context.Context, b *brokerProc, topic string, size
 
 // consume reads topic once for the row; when profiling, it goes on reading it
 // again while the profile window lasts.
-func (h *harness) consume(ctx context.Context, b *brokerProc, topic, name string) (perf.Report, error) {
+func (h *harness) consume(ctx context.Context, b *brokerProc, topic, name string) (measured, error) {
 	cfg := perf.ConsumeConfig{Brokers: []string{b.kafka}, Topic: topic}
 	h.logf("%s: reading %s", name, topic)
 	const window = 6 * time.Second
 	stopProf := h.profile(ctx, b, name, window, true)
-	rep, err := perf.Consume(ctx, cfg)
+	rep, err := measure(b, func() (perf.Report, error) { return perf.Consume(ctx, cfg) })
 	if err == nil && h.opts.profile {
 		for end := time.Now().Add(window); time.Now().Before(end) && err == nil; {
 			_, err = perf.Consume(ctx, cfg)
@@ -207,15 +228,17 @@ func (h *harness) consume(ctx context.Context, b *brokerProc, topic, name string
 }
 
 // endToEnd runs the fixed-rate latency scenario.
-func (h *harness) endToEnd(ctx context.Context, b *brokerProc, rate float64) (perf.Report, error) {
+func (h *harness) endToEnd(ctx context.Context, b *brokerProc, rate float64) (measured, error) {
 	h.logf("end-to-end: %.0f records/s for %s", rate, h.opts.e2e)
 	stopProf := h.profile(ctx, b, "end-to-end", h.opts.e2e-2*time.Second, true)
-	rep, err := perf.EndToEnd(ctx, perf.EndToEndConfig{
-		Produce: perf.ProduceConfig{
-			Brokers: []string{b.kafka}, Topic: "end-to-end", RecordSize: 100, Duration: h.opts.e2e, Rate: rate,
-			Acks: 1, BatchBytes: batchBytes, Partitions: 1, Progress: h.logw, ProgressEvery: 3 * time.Second,
-		},
-		Warmup: 3 * time.Second,
+	rep, err := measure(b, func() (perf.Report, error) {
+		return perf.EndToEnd(ctx, perf.EndToEndConfig{
+			Produce: perf.ProduceConfig{
+				Brokers: []string{b.kafka}, Topic: "end-to-end", RecordSize: 100, Duration: h.opts.e2e, Rate: rate,
+				Acks: 1, BatchBytes: batchBytes, Partitions: 1, Progress: h.logw, ProgressEvery: 3 * time.Second,
+			},
+			Warmup: 3 * time.Second,
+		})
 	})
 	stopProf()
 	if err != nil {
@@ -271,8 +294,8 @@ func (h *harness) limits(ctx context.Context, n int64) (w, r, tcp perf.Limit, er
 	return w, r, tcp, err
 }
 
-func reportRow(section, name string, rep perf.Report) row {
-	r := row{Section: section, Name: name, RecordsPerSec: rep.RecordsPerSec, MBPerSec: rep.MBPerSec}
+func reportRow(section, name string, rep measured) row {
+	r := row{Section: section, Name: name, RecordsPerSec: rep.RecordsPerSec, MBPerSec: rep.MBPerSec, BrokerCores: rep.cores}
 	if l := rep.Latency; l != nil {
 		r.P50, r.P99, r.P999 = &l.P50, &l.P99, &l.P999
 	}

@@ -20,8 +20,11 @@ type row struct {
 	P50           *float64 `json:"p50_ms,omitempty"`
 	P99           *float64 `json:"p99_ms,omitempty"`
 	P999          *float64 `json:"p999_ms,omitempty"`
-	Limit         string   `json:"limit,omitempty"`
-	LimitMBPerSec float64  `json:"limit_mb_per_sec,omitempty"`
+	// BrokerCores is the broker's CPU time over the run's wall time: how
+	// much of the machine the broker used (the load generator uses the rest).
+	BrokerCores   float64 `json:"broker_cores,omitempty"`
+	Limit         string  `json:"limit,omitempty"`
+	LimitMBPerSec float64 `json:"limit_mb_per_sec,omitempty"`
 	// Note says what the row is measured against (the issue's goal), or why
 	// it was not measured.
 	Note string `json:"note,omitempty"`
@@ -45,7 +48,7 @@ func (r row) ratio() (float64, bool) {
 // writeTable prints rows as one aligned table.
 func writeTable(w io.Writer, rows []row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\trecords/s\tMB/s\tp50 ms\tp99 ms\tp99.9 ms\tlimit\tlimit MB/s\tratio\tnote")
+	fmt.Fprintln(tw, "scenario\trecords/s\tMB/s\tp50 ms\tp99 ms\tp99.9 ms\tbroker cores\tlimit\tlimit MB/s\tratio\tnote")
 	section := ""
 	for _, r := range rows {
 		if r.Section != section {
@@ -53,9 +56,9 @@ func writeTable(w io.Writer, rows []row) error {
 			fmt.Fprintf(tw, "[%s]\n", section)
 		}
 		cells := []string{r.Name, num(r.RecordsPerSec, 0), num(r.MBPerSec, 1), opt(r.P50), opt(r.P99), opt(r.P999),
-			r.Limit, num(r.LimitMBPerSec, 1), "-", r.Note}
+			num(r.BrokerCores, 2), r.Limit, num(r.LimitMBPerSec, 1), "-", r.Note}
 		if x, ok := r.ratio(); ok {
-			cells[8] = fmt.Sprintf("%.2fx", x)
+			cells[9] = fmt.Sprintf("%.2fx", x)
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
