@@ -144,6 +144,7 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		Logger:                   cfg.Logger.With("scope", "kafka"),
 		Now:                      cfg.Now,
 		Metrics:                  b.metrics,
+		Security:                 cfg.Security.kafkaSecurity(),
 	}, b.meta, b.parts, b.logs)
 	if err := b.startGroups(ctx); err != nil {
 		closeListeners(lns)
@@ -161,15 +162,20 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		closeListeners(lns)
 		return err
 	}
-	for _, ln := range lns {
+	secured, err := b.securedListeners(adv)
+	if err != nil {
+		closeListeners(lns)
+		return err
+	}
+	for i, ln := range lns {
 		b.addrs = append(b.addrs, ln.Addr())
 		b.serveWG.Add(1)
-		go func(ln net.Listener) {
+		go func(ln net.Listener, l kafka.Listener) {
 			defer b.serveWG.Done()
-			if err := b.srv.Serve(ln); err != nil {
+			if err := b.srv.ServeListener(ln, l); err != nil {
 				cfg.Logger.Error("kafka listener stopped", "addr", ln.Addr().String(), "err", err)
 			}
-		}(ln)
+		}(ln, secured[i])
 	}
 	b.ready.listening.Store(true)
 	cfg.Logger.Info("broker started", "node_id", cfg.NodeID, "cluster_id", clusterID, "data_dir", cfg.DataDir,

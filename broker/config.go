@@ -64,6 +64,8 @@ type Config struct {
 	// its own, never Prometheus's global default one. The node passes the
 	// registry its /metrics endpoint serves.
 	Metrics prometheus.Registerer
+	// Security configures TLS, SASL and ACLs (security.go). Default: none.
+	Security SecurityConfig
 }
 
 // EnsureDefaults fills unset fields with their defaults.
@@ -138,6 +140,9 @@ func (c Config) Validate() error {
 	}
 	if c.SocketRequestMaxBytes < 1024 {
 		errs = append(errs, fmt.Errorf("socket.request.max.bytes=%d: must be at least 1024", c.SocketRequestMaxBytes))
+	}
+	if err := c.Security.validate(c.Listeners); err != nil {
+		errs = append(errs, fmt.Errorf("security: %w", err))
 	}
 	if err := c.LogDefaults.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("log defaults: %w", err))

@@ -24,7 +24,9 @@ type Resource struct {
 }
 
 // Cluster is the cluster resource.
-func Cluster() Resource { return Resource{Type: kmsg.ACLResourceTypeCluster, Name: ClusterResourceName} }
+func Cluster() Resource {
+	return Resource{Type: kmsg.ACLResourceTypeCluster, Name: ClusterResourceName}
+}
 
 // Topic names a topic resource.
 func Topic(name string) Resource { return Resource{Type: kmsg.ACLResourceTypeTopic, Name: name} }
