@@ -21,9 +21,9 @@ import (
 // middle of a transaction leaves no checkpoint and the next owner restores
 // the whole changelog instead of trusting half-written state.
 type diskBackend struct {
-	dir     string
-	f       *os.File
-	end     int64 // size of the data file
+	dir string
+	f   *os.File
+	end int64 // size of the data file
 	// written is set by a put after the last commit.
 	written bool
 	index   map[string]valueLoc
