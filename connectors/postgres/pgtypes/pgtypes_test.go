@@ -18,7 +18,7 @@ func mustBuiltin(t testing.TB, oid uint32) Type {
 
 // Built-in type OIDs used below.
 const (
-	oidBool, oidBytea, oidInt8, oidInt2, oidInt4, oidText, oidJSON = 16, 17, 20, 21, 23, 25, 114
+	oidBool, oidBytea, oidInt8, oidInt2, oidInt4, oidText, oidJSON       = 16, 17, 20, 21, 23, 25, 114
 	oidFloat4, oidFloat8, oidDate, oidTime, oidTimestamp, oidTimestampTZ = 700, 701, 1082, 1083, 1114, 1184
 	oidInterval, oidTimeTZ, oidNumeric, oidUUID, oidJSONB                = 1186, 1266, 1700, 2950, 3802
 	oidInt4Array, oidTextArray, oidByteaArray, oidNumericArray, oidBox   = 1007, 1009, 1001, 1231, 603
