@@ -5,4 +5,11 @@
 //
 // platform/ builds a Config, calls New, Start and Shutdown. broker/ never imports
 // platform, pipelines, streams, plugins or connectors.
+//
+// Observability: Start registers the broker's Prometheus series on
+// Config.Metrics (the request-path instruments of broker/metrics, and the
+// scrape-time collectors of metrics_collectors.go that read log sizes,
+// partition health, the controller and consumer group lag); Shutdown
+// unregisters them. Readiness reports which start-up steps are done (logs,
+// metadata, groups, transactions, listeners) for the node's /readyz.
 package broker
