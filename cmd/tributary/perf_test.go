@@ -64,8 +64,13 @@ func TestPerfSmoke(t *testing.T) {
 	checkSane(t, prod, "produce", n, 200)
 	checkLatency(t, prod.Latency, n)
 
+	// Again to the same topic: an existing topic is used as it is.
+	again := perfJSON(t, s, "produce", "--topic", "perf-smoke", "--num-records", "3000", "--record-size", "200",
+		"--acks", "1", "--partitions", "3")
+	checkSane(t, again, "produce", n, 200)
+
 	cons := perfJSON(t, s, "consume", "--topic", "perf-smoke", "--consumers", "2")
-	checkSane(t, cons, "consume", n, 200)
+	checkSane(t, cons, "consume", 2*n, 200)
 	if cons.Latency != nil {
 		t.Errorf("consume report has latency %+v; consume measures none", cons.Latency)
 	}

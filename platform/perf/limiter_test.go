@@ -42,8 +42,12 @@ func TestLimiterPacing(t *testing.T) {
 			clk.install(l)
 			start := clk.now
 			for range c.events {
-				if err := l.Wait(context.Background()); err != nil {
+				at, err := l.Wait(context.Background())
+				if err != nil {
 					t.Fatal(err)
+				}
+				if !at.Equal(clk.now) {
+					t.Fatalf("event released at %v, the clock says %v", at, clk.now)
 				}
 				clk.now = clk.now.Add(c.work)
 			}
@@ -59,17 +63,17 @@ func TestLimiterBurstAfterStall(t *testing.T) {
 	l := NewLimiter(1000, 5) // 1ms apart, at most 5 overdue at once
 	clk.install(l)
 	ctx := context.Background()
-	_ = l.Wait(ctx)
+	_, _ = l.Wait(ctx)
 	clk.now = clk.now.Add(time.Second) // a stall: 1000 events overdue
 	for i := range 5 {
 		before := clk.slept
-		_ = l.Wait(ctx)
+		_, _ = l.Wait(ctx)
 		if clk.slept != before {
 			t.Fatalf("overdue event %d waited; the burst should pass at once", i)
 		}
 	}
 	before := clk.slept
-	_ = l.Wait(ctx)
+	_, _ = l.Wait(ctx)
 	if clk.slept-before != time.Millisecond {
 		t.Fatalf("after the burst the limiter slept %v, want the 1ms interval", clk.slept-before)
 	}
@@ -78,18 +82,18 @@ func TestLimiterBurstAfterStall(t *testing.T) {
 func TestLimiterUnlimitedAndCancel(t *testing.T) {
 	l := NewLimiter(0, 1)
 	for range 1000 {
-		if err := l.Wait(context.Background()); err != nil {
+		if _, err := l.Wait(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := l.Wait(ctx); err == nil {
+	if _, err := l.Wait(ctx); err == nil {
 		t.Error("unlimited Wait on a cancelled context returned nil")
 	}
 	slow := NewLimiter(0.001, 1) // one event every 1000s
-	_ = slow.Wait(context.Background())
-	if err := slow.Wait(ctx); err == nil {
+	_, _ = slow.Wait(context.Background())
+	if _, err := slow.Wait(ctx); err == nil {
 		t.Error("Wait on a cancelled context did not return its error")
 	}
 }

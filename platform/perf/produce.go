@@ -48,6 +48,7 @@ type ProduceConfig struct {
 	MaxInFlight int
 	// Stamp writes the send time (Unix ns, 8 bytes big-endian) at the start
 	// of every value, for end-to-end latency; RecordSize must be at least 8.
+	// The report then has no acknowledgement latency.
 	Stamp bool
 	// Progress, when set, gets a line every ProgressEvery (default 5s).
 	Progress      io.Writer
@@ -246,9 +247,15 @@ func newProducer(cl *kgo.Client, cfg *ProduceConfig, c *counters, seed int) *pro
 }
 
 func (p *producer) done(r *kgo.Record, err error) {
-	if err != nil {
+	switch {
+	case err != nil:
 		p.c.errs.Add(1)
-	} else {
+	case p.cfg.Stamp:
+		// End-to-end latency is measured where the record is read; skipping
+		// the acknowledgement latency saves a clock read per record.
+		p.c.records.Add(1)
+		p.c.bytes.Add(int64(len(r.Value)))
+	default:
 		lat := time.Since(r.Timestamp)
 		p.mu.Lock()
 		p.hist.Record(lat)
@@ -274,8 +281,12 @@ func (p *producer) run(runCtx, sendCtx context.Context, n int64, rate float64) {
 	size := p.cfg.RecordSize
 	window := len(p.payload) - size
 	for i := int64(0); n == 0 || i < n; i++ {
-		if err := lim.Wait(runCtx); err != nil {
+		now, err := lim.Wait(runCtx)
+		if err != nil {
 			return
+		}
+		if now.IsZero() {
+			now = time.Now()
 		}
 		r := p.pool.Get().(*kgo.Record)
 		if p.cfg.Stamp {
@@ -284,12 +295,12 @@ func (p *producer) run(runCtx, sendCtx context.Context, n int64, rate float64) {
 				copy(r.Value, p.payload)
 			}
 			r.Value = r.Value[:size]
-			r.Timestamp = time.Now()
-			binary.BigEndian.PutUint64(r.Value, uint64(r.Timestamp.UnixNano()))
+			r.Timestamp = now
+			binary.BigEndian.PutUint64(r.Value, uint64(now.UnixNano()))
 		} else {
 			off := int(i*31) % (window + 1)
 			r.Value = p.payload[off : off+size]
-			r.Timestamp = time.Now()
+			r.Timestamp = now
 		}
 		p.cl.Produce(sendCtx, r, p.promise)
 	}

@@ -24,11 +24,9 @@ func EnsureTopicRF(ctx context.Context, brokers []string, topic string, partitio
 	}
 	defer cl.Close()
 	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, rf, nil, topic)
-	if err != nil {
+	// kadm returns the topic's own error as err too.
+	if err = errors.Join(err, resp.Err); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return fmt.Errorf("create topic %s: %w", topic, err)
-	}
-	if resp.Err != nil && !errors.Is(resp.Err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("create topic %s: %w", topic, resp.Err)
 	}
 	return nil
 }
