@@ -120,6 +120,16 @@ type txnClient struct {
 // the group and returns nil) or a fatal error. A fenced instance drops its
 // tasks and returns an error wrapping ErrFenced.
 func (a *App) Run(ctx context.Context) error {
+	err := a.run(ctx)
+	if err != nil && isFenced(err) && !errors.Is(err, ErrFenced) {
+		err = fmt.Errorf("%w: %w", ErrFenced, err)
+	}
+	return err
+}
+
+// run is Run without the classification of its error; its deferred clean-up
+// drops every task, so a fenced instance keeps nothing.
+func (a *App) run(ctx context.Context) error {
 	if err := a.ensureTopics(ctx); err != nil {
 		return err
 	}
