@@ -162,7 +162,17 @@ func diffCounts(got, want map[string]int64) string {
 // groupDone reports whether app's group committed every input offset and
 // (up to the final commit marker) every repartition offset.
 func groupDone(ctx context.Context, adm *kadm.Client, app, in string, inEnds kadm.ListedOffsets) bool {
+	return groupDoneMode(ctx, adm, app, in, inEnds, false)
+}
+
+// groupDoneMode is groupDone for either mode: without transactions the
+// repartition topic has no trailing commit marker.
+func groupDoneMode(ctx context.Context, adm *kadm.Client, app, in string, inEnds kadm.ListedOffsets, atLeastOnce bool) bool {
 	rep := app + "-words-repartition"
+	marker := int64(1)
+	if atLeastOnce {
+		marker = 0
+	}
 	offs, err := adm.FetchOffsets(ctx, app)
 	if err != nil {
 		return false
@@ -182,7 +192,7 @@ func groupDone(ctx context.Context, adm *kadm.Client, app, in string, inEnds kad
 		c, ok := offs.Lookup(rep, o.Partition)
 		// The partition ends with a commit marker, which no record
 		// offset covers.
-		if o.Offset > 0 && (!ok || c.At < o.Offset-1) {
+		if o.Offset > 0 && (!ok || c.At < o.Offset-marker) {
 			done = false
 		}
 	})
