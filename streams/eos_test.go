@@ -294,5 +294,4 @@ func TestWordCountExactlyOnceWithKills(t *testing.T) {
 		lines*perLine, elapsed.Round(time.Millisecond), killed, len(want), len(output))
 }
 
-
 func splitWords(s string) []string { return strings.Fields(s) }
