@@ -58,10 +58,10 @@ func TestIdempotentProducerCutsAndRestarts(t *testing.T) {
 		_ = prod.Flush(ctx)
 	}()
 
-	// Cut connections every 20ms; restart the broker after every quarter of the
+	// Cut connections every 30ms; restart the broker after every quarter of the
 	// records. Bounded: the loop ends with the producer, or after 10000 rounds.
 	cuts, restarted := 0, 0
-	ticker := time.NewTicker(20 * time.Millisecond)
+	ticker := time.NewTicker(30 * time.Millisecond)
 	defer ticker.Stop()
 loop:
 	for round := 0; round < 10000; round++ {
