@@ -108,6 +108,16 @@ func (w *worker) runExactlyOnce(ctx context.Context) error {
 		return fmt.Errorf("transactional client: %w", err)
 	}
 	defer sess.Close()
+	// Load the producer id now rather than at the first produce: it fences
+	// a killed predecessor with the same transactional id and aborts its
+	// open transaction, whose pending offsets would otherwise hold this
+	// consumer's offset fetch until the transaction timed out.
+	if _, _, err := sess.Client().ProducerID(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("init transactional producer: %w", err)
+	}
 	for {
 		fetches := sess.PollRecords(ctx, cfg.MaxPollRecords)
 		if fetches.IsClientClosed() || ctx.Err() != nil {

@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// TestPipelineTestCommand: `tributary pipeline test` passes on the README
+// examples and fails, with a readable diff, when an expectation is wrong.
+func TestPipelineTestCommand(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "pipeline", "test", "../examples/logs_test.yaml", "../examples/cdc_test.yaml")
+	if code != 0 || !strings.Contains(stdout, "3 passed, 0 failed") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	dir := t.TempDir()
+	logs, err := os.ReadFile("../examples/logs.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, err := os.ReadFile("../examples/logs_test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := strings.Replace(string(test), "msg: db down", "msg: db is down", 1)
+	if wrong == string(test) {
+		t.Fatal("the example test changed: fix this test's replacement")
+	}
+	for name, content := range map[string]string{"logs.yaml": string(logs), "logs_test.yaml": wrong} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout, stderr, code = runCLI(t, "pipeline", "test", filepath.Join(dir, "logs_test.yaml"))
+	wantOut := []string{
+		"FAIL  slow-and-failed / errors and slow requests are kept, routed and trimmed",
+		"    topic log-errors:\n",
+		`      + key="api" value={"latency_ms":3,"level":"error","msg":"db down","service":"api"}`,
+		`      - key="api" value={"latency_ms":3,"level":"error","msg":"db is down","service":"api"}`,
+		"PASS  slow-and-failed / a line that is not JSON goes to the dead-letter topic",
+		"1 passed, 1 failed",
+	}
+	for _, w := range wantOut {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("stdout lacks %q", w)
+		}
+	}
+	if code != 1 || !strings.Contains(stderr, "tributary pipeline: 1 test case(s) failed") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if t.Failed() {
+		t.Logf("stdout:\n%s", stdout)
+	}
+}
+
+// TestLintCommand: every problem of every file at once, as file:line:col,
+// exit 1; clean manifests pass; with the plugin directory, connector configs
+// are validated by the plugin itself.
+func TestLintCommand(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"a.yaml": "apiVersion: tributary.io/v1\nkind: Topic\nmetadata: {name: t}\nspec: {partitions: 0}\n",
+		"b.yaml": "apiVersion: tributary.io/v1\nkind: Pipeline\nmetadata: {name: p}\nspec:\n  input: {topics: [t]}\n  processors:\n    - filter: value.level = 1\n  outputs: [{topic: u}]\n",
+		"c.yaml": "apiVersion: tributary.io/v1\nkind: Connector\nmetadata: {name: c}\nspec:\n  plugin: file\n  type: source\n  topic: t\n  config:\n    start: middle\n    colour: red\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout, stderr, code := runCLI(t, "lint", dir)
+	want := []string{
+		filepath.Join(dir, "a.yaml") + ":4:20: spec.partitions: 0 is out of range: want 1 to 100000",
+		filepath.Join(dir, "b.yaml") + ":7:27: spec.processors[0].filter: unexpected token Operator(\"=\")",
+	}
+	for _, w := range want {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, stdout)
+		}
+	}
+	if code != 1 || strings.Count(stdout, "\n") != 2 || !strings.Contains(stderr, "2 problem(s) found; nothing was run or changed") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	// With the plugins, the file connector's own config spec finds two more.
+	stdout, _, code = runCLI(t, "lint", "--plugin-dir", pluginDir, dir)
+	for _, w := range []string{
+		filepath.Join(dir, "c.yaml") + ":9:5: spec.config.start: must be one of beginning, end",
+		filepath.Join(dir, "c.yaml") + ":9:5: spec.config.paths: required field is missing",
+		filepath.Join(dir, "c.yaml") + ":10:5: spec.config.colour: unknown field",
+	} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("with plugins, stdout lacks %q:\n%s", w, stdout)
+		}
+	}
+	if code != 1 || strings.Count(stdout, "\n") != 5 {
+		t.Errorf("with plugins: exit %d, stdout:\n%s", code, stdout)
+	}
+
+	stdout, stderr, code = runCLI(t, "lint", "../examples")
+	if code != 0 || !strings.Contains(stdout, "ok: 4 manifest(s) in 2 file(s): 1 Topic, 1 Connector, 2 Pipeline") ||
+		!strings.Contains(stderr, "note: 3 connector config(s) were checked for structure only") {
+		t.Errorf("examples: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// TestPipelineRunCommand: `tributary pipeline run` creates the file's
+// topics, runs until SIGTERM and exits 0; a pipeline with a connector is
+// refused with a clear error before anything runs.
+func TestPipelineRunCommand(t *testing.T) {
+	addr := startBroker(t)
+	file := writeFile(t, "run.yaml", `apiVersion: tributary.io/v1
+kind: Topic
+metadata: {name: run-in}
+spec: {partitions: 2}
+---
+apiVersion: tributary.io/v1
+kind: Topic
+metadata: {name: run-out}
+spec: {config: {retention.ms: "3600000"}}
+---
+apiVersion: tributary.io/v1
+kind: Pipeline
+metadata: {name: upper}
+spec:
+  input: {topics: [run-in]}
+  processors:
+    - map: {value: upper(value)}
+  outputs: [{topic: run-out}]
+`)
+	c := start(t, "pipeline run", "pipeline", "run", "-f", file, "--bootstrap", addr, "--instance", "cli", "--stats-interval", "200ms")
+	waitFor(t, time.Minute, "the topics to be created", func() bool { return strings.Contains(c.out.String(), "pipeline starting") })
+	produce(t, addr, []*kgo.Record{{Topic: "run-in", Value: []byte("hello")}, {Topic: "run-in", Value: []byte("world")}})
+	waitFor(t, time.Minute, "two records processed", func() bool { return strings.Contains(c.out.String(), "in=2 out=2") })
+	if code, err := c.terminate(30 * time.Second); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v", code, err)
+	}
+	got := drain(t, addr, "run-out", false)
+	if len(got) != 2 {
+		t.Fatalf("run-out holds %d records, want 2", len(got))
+	}
+	if both := string(got[0].Value) + string(got[1].Value); both != "HELLOWORLD" && both != "WORLDHELLO" {
+		t.Fatalf("run-out holds %q and %q", got[0].Value, got[1].Value)
+	}
+
+	conn := writeFile(t, "conn.yaml", "apiVersion: tributary.io/v1\nkind: Pipeline\nmetadata: {name: c}\nspec:\n  input: {connector: {plugin: file, config: {paths: /tmp/x.log}}}\n  outputs: [{topic: b}]\n")
+	_, stderr, code := runCLI(t, "pipeline", "run", "-f", conn, "--bootstrap", addr)
+	if code != 1 || !strings.Contains(stderr, "connector inputs and outputs are not supported yet") {
+		t.Fatalf("connector pipeline: exit %d, stderr %q", code, stderr)
+	}
+	_, stderr, code = runCLI(t, "pipeline", "run", "-f", writeFile(t, "bad.yaml", "kind: Nope\n"), "--bootstrap", addr)
+	if code != 1 || !strings.Contains(stderr, "bad.yaml:1:7: kind: unknown kind \"Nope\"") {
+		t.Fatalf("invalid manifest: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-io/tributary/pipelines/runner"
+)
+
+const eosPipeline = `apiVersion: tributary.io/v1
+kind: Pipeline
+metadata: {name: eos-e2e}
+spec:
+  input: {topics: [eos-in]}
+  processors:
+    - filter: value.id % 10 != 3
+    - map:
+        key: string(value.id)
+        value: '{"id": value.id, "double": value.id * 2}'
+  outputs: [{topic: eos-out}]
+  parallelism: 2
+`
+
+// TestExactlyOnceUnderSIGKILL: a topic-to-topic pipeline processes 200,000
+// records while its process (`tributary pipeline run`) is killed with
+// SIGKILL again and again and restarted; read_committed output holds each
+// expected record exactly once.
+func TestExactlyOnceUnderSIGKILL(t *testing.T) {
+	// Kill until most of the input went through killed processes (at most
+	// maxKills times), then let a last process finish.
+	const total, maxKills = 200_000, 40
+	addr := startBroker(t)
+	createTopics(t, addr, 4, "eos-in", "eos-out")
+	recs := make([]*kgo.Record, total)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: "eos-in", Key: []byte(strconv.Itoa(i)), Value: fmt.Appendf(nil, `{"id":%d}`, i)}
+	}
+	produce(t, addr, recs)
+	file := writeFile(t, "eos.yaml", eosPipeline)
+	args := []string{"pipeline", "run", "-f", file, "--bootstrap", addr, "--instance", "eos",
+		"--session-timeout", "10s", "--max-poll-records", "200", "--stats-interval", "500ms"}
+
+	adm := kadm.NewClient(newClient(t, addr))
+	ends := endOffsets(t, adm, "eos-in")
+	lag := func() int64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		committed, err := adm.FetchOffsets(ctx, runner.Group("eos-e2e"))
+		if err != nil {
+			return -1
+		}
+		var l int64
+		for p, end := range ends {
+			o, ok := committed.Lookup("eos-in", p)
+			if !ok || o.Err != nil {
+				l += end
+				continue
+			}
+			l += end - o.At
+		}
+		return l
+	}
+
+	rng := rand.New(rand.NewPCG(9, 9))
+	killed := 0
+	for k := range maxKills {
+		c := start(t, fmt.Sprintf("pipeline run #%d", k+1), args...)
+		// Kill it at a random moment once it is working: after it has
+		// committed something new, plus up to 400ms, so kills land in
+		// the middle of transactions all along the input.
+		before := lag()
+		waitFor(t, 2*time.Minute, "the pipeline to make progress", func() bool {
+			if c.exited() {
+				t.Fatalf("pipeline run #%d exited by itself:\n%s", k+1, tail(c.out.String(), 30))
+			}
+			l := lag()
+			return l >= 0 && l < before
+		})
+		time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
+		c.kill()
+		killed++
+		if l := lag(); l < total/10 {
+			t.Logf("kill #%d left %d records to the final run", k+1, l)
+			break
+		}
+	}
+	if killed < 10 {
+		t.Errorf("only %d kills: the test kills too late to exercise recovery", killed)
+	}
+	final := start(t, "pipeline run (final)", args...)
+	waitFor(t, time.Minute, "the final run to start", func() bool { return strings.Contains(final.out.String(), "pipeline starting") })
+	waitFor(t, 3*time.Minute, "the group to commit every input offset", func() bool {
+		if final.exited() {
+			t.Fatalf("the final pipeline run exited:\n%s", tail(final.out.String(), 30))
+		}
+		return lag() == 0
+	})
+	if code, err := final.terminate(30 * time.Second); err != nil || code != 0 {
+		t.Fatalf("the final run stopped with %d, %v", code, err)
+	}
+	if !strings.Contains(final.out.String(), "pipeline stopped") {
+		t.Errorf("no final stats line:\n%s", tail(final.out.String(), 10))
+	}
+
+	out := drain(t, addr, "eos-out", false)
+	seen := make(map[int]int, total)
+	for _, r := range out {
+		var id int
+		if _, err := fmt.Sscanf(string(r.Value), `{"double":%d,"id":%d}`, new(int), &id); err != nil {
+			t.Fatalf("bad output %s: %v", r.Value, err)
+		}
+		if want := fmt.Sprintf(`{"double":%d,"id":%d}`, 2*id, id); string(r.Value) != want || string(r.Key) != strconv.Itoa(id) {
+			t.Fatalf("output %s key %s, want %s key %d", r.Value, r.Key, want, id)
+		}
+		seen[id]++
+	}
+	missing, dup := 0, 0
+	for i := range total {
+		n := seen[i]
+		switch {
+		case i%10 == 3 && n != 0:
+			t.Fatalf("record %d should have been filtered, seen %d times", i, n)
+		case i%10 != 3 && n == 0:
+			missing++
+		case n > 1:
+			dup++
+		}
+	}
+	want := total - total/10
+	if missing > 0 || dup > 0 || len(out) != want {
+		t.Fatalf("read_committed output: %d records, want %d; %d missing, %d duplicated", len(out), want, missing, dup)
+	}
+	all := drain(t, addr, "eos-out", true)
+	t.Logf("%d SIGKILLs; read_committed: %d records, each once; read_uncommitted: %d (aborted duplicates included)", killed, len(out), len(all))
+}
+
+// endOffsets returns the end offset of each partition of topic.
+func endOffsets(t testing.TB, adm *kadm.Client, topic string) map[int32]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	offs, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	offs.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out
+}
