@@ -5,6 +5,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/tributary-io/tributary/broker/auth"
+	"github.com/tributary-io/tributary/broker/log"
 )
 
 // Authorization steps of the data path: produce, fetch, offsets, transactions.
@@ -83,8 +84,19 @@ func authzFetch(z *authz) (kmsg.Response, error) {
 	if err != nil || r == nil {
 		return r, err
 	}
-	resp := r.(*kmsg.FetchResponse)
+	// The handler answers a fetchReply whose records stay in the log
+	// (fetch_frame.go); its reads run parallel to the topics.
+	var resp *kmsg.FetchResponse
+	reply, spliced := r.(*fetchReply)
+	if spliced {
+		resp = reply.FetchResponse
+	} else {
+		resp = r.(*kmsg.FetchResponse)
+	}
 	for _, t := range denied {
+		if spliced {
+			reply.reads = append(reply.reads, make([]log.ReadResult, len(t.Partitions)))
+		}
 		rt := kmsg.NewFetchResponseTopic()
 		rt.Topic, rt.TopicID = t.Topic, t.TopicID
 		for _, p := range t.Partitions {
@@ -95,7 +107,7 @@ func authzFetch(z *authz) (kmsg.Response, error) {
 		}
 		resp.Topics = append(resp.Topics, rt)
 	}
-	return resp, nil
+	return r, nil
 }
 
 func authzListOffsets(z *authz) (kmsg.Response, error) {
