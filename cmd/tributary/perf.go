@@ -90,6 +90,7 @@ type perfFlags struct {
 	recordSize                int
 	records                   int64
 	duration, linger, warmup  time.Duration
+	idle                      time.Duration
 	progress                  time.Duration
 	rate                      float64
 	acks, compression         string
@@ -109,6 +110,7 @@ func addPerfFlags(fs *flag.FlagSet, mode string) *perfFlags {
 	case "consume":
 		fs.IntVar(&f.consumers, "consumers", 1, "consumer clients in parallel, partitions dealt round robin")
 		fs.IntVar(&f.fetchMaxBytes, "fetch-max-bytes", 50<<20, "largest fetch response in bytes")
+		fs.DurationVar(&f.idle, "timeout", 10*time.Second, "end the run when no record arrives for this long")
 		return f
 	case "end-to-end":
 		fs.IntVar(&f.consumers, "consumers", 1, "consumer clients in parallel, partitions dealt round robin")
@@ -137,8 +139,8 @@ func (f *perfFlags) check(mode string) error {
 		return usageErrorf("give --num-records or --duration")
 	}
 	if mode == "consume" {
-		if f.consumers < 1 || f.fetchMaxBytes < 1 {
-			return usageErrorf("--consumers and --fetch-max-bytes must be positive")
+		if f.consumers < 1 || f.fetchMaxBytes < 1 || f.idle <= 0 {
+			return usageErrorf("--consumers, --fetch-max-bytes and --timeout must be positive")
 		}
 		return nil
 	}
@@ -184,7 +186,7 @@ func (f *perfFlags) produceConfig(cf *clientFlags, progress io.Writer) perf.Prod
 func (f *perfFlags) consumeConfig(cf *clientFlags, progress io.Writer) perf.ConsumeConfig {
 	return perf.ConsumeConfig{
 		Brokers: cf.seeds(), Topic: f.topic, Records: f.records, Duration: f.duration,
-		Consumers: f.consumers, FetchMaxBytes: int32(f.fetchMaxBytes),
+		Consumers: f.consumers, FetchMaxBytes: int32(f.fetchMaxBytes), Idle: f.idle,
 		Progress: progress, ProgressEvery: f.progress,
 	}
 }

@@ -75,6 +75,14 @@ func TestPerfSmoke(t *testing.T) {
 		t.Errorf("consume report has latency %+v; consume measures none", cons.Latency)
 	}
 
+	// Asked for more than there is: the run ends once nothing arrives for
+	// --timeout, with what there was, and the wait is not counted.
+	idle := perfJSON(t, s, "consume", "--topic", "perf-smoke", "--num-records", "100000", "--timeout", "1s")
+	checkSane(t, idle, "consume", 2*n, 200)
+	if idle.Seconds >= 1 {
+		t.Errorf("idle-ended consume reports %.2fs: the idle wait was counted", idle.Seconds)
+	}
+
 	// Text output, with progress lines on stderr.
 	r := s.cli(t, nil, "perf", "consume", "--topic", "perf-smoke", "--num-records", "1000", "--progress", "1ms")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "consume: ") || !strings.Contains(r.stdout, "records/s") {
@@ -105,6 +113,7 @@ func TestPerfUsageErrors(t *testing.T) {
 		{[]string{"perf", "end-to-end", "--num-records", "5", "--record-size", "4"}, "--record-size"},
 		{[]string{"perf", "produce", "--num-records", "5", "--compression", "brotli"}, "compression"},
 		{[]string{"perf", "consume", "--consumers", "0"}, "--consumers"},
+		{[]string{"perf", "consume", "--timeout", "0s"}, "--timeout"},
 	}
 	for _, c := range cases {
 		r := runProgram(t, nil, binPath, append(c.args, "--bootstrap", "127.0.0.1:1", "--request-timeout", "2s")...)

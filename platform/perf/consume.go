@@ -30,6 +30,11 @@ type ConsumeConfig struct {
 	// partition in it. Defaults 50 MiB and 1 MiB, as Kafka's consumer.
 	FetchMaxBytes     int32
 	PartitionMaxBytes int32
+	// Idle ends the run when no record has arrived for this long (Kafka's
+	// consumer perf --timeout): a partition whose last offsets are
+	// transaction markers, which a consumer never sees, still ends. Default
+	// 10s; the idle wait is not counted in the run's time.
+	Idle time.Duration
 	// Progress, when set, gets a line every ProgressEvery (default 5s).
 	Progress      io.Writer
 	ProgressEvery time.Duration
@@ -38,6 +43,9 @@ type ConsumeConfig struct {
 }
 
 func (c *ConsumeConfig) ensureDefaults() {
+	if c.Idle == 0 {
+		c.Idle = 10 * time.Second
+	}
 	if c.Consumers == 0 {
 		c.Consumers = 1
 	}
@@ -60,8 +68,8 @@ func (c *ConsumeConfig) validate() error {
 	if c.Topic == "" {
 		errs = append(errs, errors.New("no topic"))
 	}
-	if c.Records < 0 || c.Duration < 0 || c.Consumers < 0 || c.FetchMaxBytes < 0 || c.PartitionMaxBytes < 0 {
-		errs = append(errs, errors.New("records, duration, consumers and fetch sizes must not be negative"))
+	if c.Records < 0 || c.Duration < 0 || c.Consumers < 0 || c.FetchMaxBytes < 0 || c.PartitionMaxBytes < 0 || c.Idle < 0 {
+		errs = append(errs, errors.New("records, duration, consumers, fetch sizes and idle must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -99,8 +107,11 @@ func Consume(ctx context.Context, cfg ConsumeConfig) (Report, error) {
 		return Report{}, err
 	}
 	start := time.Now()
-	runReaders(runCtx, readers, cfg.Records, nil)
+	last := runReaders(runCtx, readers, cfg.Records, cfg.Idle, nil)
 	elapsed := time.Since(start)
+	if !last.IsZero() && last.After(start) {
+		elapsed = last.Sub(start) // the run ends with its last record, not with the idle wait
+	}
 	stop()
 	return newReport("consume", c.records.Load(), c.bytes.Load(), c.errs.Load(), elapsed, nil), nil
 }
@@ -182,37 +193,58 @@ func newReaders(brokers []string, topic string, n int, starts map[int32]kgo.Offs
 }
 
 // runReaders polls every reader until it is done (its partitions read to their
-// end offsets), total records were read by all (total > 0), or ctx is done.
-// onRecord, when set, sees every record before it is recycled. Readers are
-// closed on return.
-func runReaders(ctx context.Context, readers []*reader, total int64, onRecord func(*kgo.Record, time.Time)) {
+// end offsets), total records were read by all (total > 0), no record arrived
+// for idle (idle > 0), or ctx is done, and returns when the last record
+// arrived. onRecord, when set, sees every record before it is recycled.
+// Readers are closed on return.
+func runReaders(ctx context.Context, readers []*reader, total int64, idle time.Duration,
+	onRecord func(*kgo.Record, time.Time)) time.Time {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		last time.Time
+	)
 	for _, r := range readers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer r.cl.Close()
-			if r.read(ctx, total, onRecord) {
+			done, at := r.read(ctx, total, idle, onRecord)
+			if done {
 				cancel() // the count is reached: stop the others too
 			}
+			mu.Lock()
+			if at.After(last) {
+				last = at
+			}
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
+	return last
 }
 
-// read polls until its partitions are done, total is reached (reports true) or
-// ctx is done.
-func (r *reader) read(ctx context.Context, total int64, onRecord func(*kgo.Record, time.Time)) bool {
+// read polls until its partitions are done, total is reached (reports true),
+// idle passes without a record, or ctx is done. It returns when its last
+// record arrived.
+func (r *reader) read(ctx context.Context, total int64, idle time.Duration,
+	onRecord func(*kgo.Record, time.Time)) (reachedTotal bool, last time.Time) {
 	for r.left == nil || len(r.left) > 0 {
-		fs := r.cl.PollFetches(ctx)
+		pollCtx, cancel := ctx, context.CancelFunc(func() {})
+		if idle > 0 {
+			pollCtx, cancel = context.WithTimeout(ctx, idle)
+		}
+		fs := r.cl.PollFetches(pollCtx)
+		idled := pollCtx.Err() != nil
+		cancel()
 		if ctx.Err() != nil {
-			return false
+			return false, last
 		}
 		now := time.Now()
 		fs.EachError(func(_ string, _ int32, err error) {
-			if !errors.Is(err, context.Canceled) {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				r.c.errs.Add(1)
 			}
 		})
@@ -230,12 +262,17 @@ func (r *reader) read(ctx context.Context, total int64, onRecord func(*kgo.Recor
 				rec.Recycle()
 			}
 		})
+		if n > 0 {
+			last = now
+		} else if idled {
+			return false, last
+		}
 		r.c.bytes.Add(bytes)
 		if got := r.c.records.Add(n); total > 0 && got >= total {
-			return true
+			return true, last
 		}
 	}
-	return false
+	return false, last
 }
 
 // recordPool lends franz-go the slices it decodes fetched records into, so a

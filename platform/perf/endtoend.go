@@ -94,7 +94,7 @@ func EndToEnd(ctx context.Context, cfg EndToEndConfig) (Report, error) {
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
-		runReaders(readCtx, readers, 0, onRecord)
+		runReaders(readCtx, readers, 0, 0, onRecord)
 	}()
 
 	// The producer's own counters are kept apart: the report counts records read.
