@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // SASL mechanism names as clients send them in SaslHandshake.
@@ -171,7 +172,9 @@ func (c *scramConversation) stepFinal(msg string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if !bytes.Equal(fin.channelBinding, []byte(c.first.gs2Header)) || fin.nonce != c.nonce {
+	// The nonce must end with the combined nonce: librdkafka sends its own
+	// nonce again in front of it, and Kafka accepts that, so this does too.
+	if !bytes.Equal(fin.channelBinding, []byte(c.first.gs2Header)) || !strings.HasSuffix(fin.nonce, c.nonce) {
 		return nil, false, fmt.Errorf("%w: invalid credentials with SASL mechanism %s", ErrAuthentication, c.mech)
 	}
 	authMessage := []byte(c.first.bare + "," + c.serverFirst + "," + fin.withoutProof)

@@ -39,8 +39,8 @@ func (s *Server) initSecurity() error {
 }
 
 // handleSASLHandshake picks the mechanism of the next SaslAuthenticate exchange
-// (v1: the exchange then runs in SaslAuthenticate requests; the v0 raw framing
-// is not served). A second handshake on an authenticated connection starts a
+// (v1: the exchange then runs in SaslAuthenticate requests; a v0 handshake,
+// which would continue in raw frames, answers ILLEGAL_SASL_STATE). A second handshake on an authenticated connection starts a
 // re-authentication (KIP-368) and must keep the mechanism.
 func (s *Server) handleSASLHandshake(r *Request) (kmsg.Response, error) {
 	req, ok := r.Msg.(*kmsg.SASLHandshakeRequest)
@@ -51,6 +51,11 @@ func (s *Server) handleSASLHandshake(r *Request) (kmsg.Response, error) {
 	resp.SupportedMechanisms = slices.Clone(s.sasl.Enabled)
 	sec := r.Conn.sec
 	switch {
+	case r.Version == 0:
+		// v0 continues with raw SASL frames instead of SaslAuthenticate,
+		// which this server does not read.
+		resp.ErrorCode = kerr.IllegalSaslState.Code
+		return resp, nil
 	case sec == nil || !sec.listener.Protocol.SASL():
 		resp.ErrorCode = kerr.IllegalSaslState.Code
 		return resp, nil

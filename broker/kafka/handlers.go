@@ -84,9 +84,10 @@ func apis() []api {
 		{Key: 61, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleDescribeProducers},
 		{Key: 65, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleDescribeTransactions},
 		{Key: 66, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleListTransactions},
-		// Security (security.go, authz.go). SaslHandshake v0 (raw SASL frames
-		// after the handshake) is not served; clients use v1 with SaslAuthenticate.
-		{Key: 17, MinVersion: 1, MaxVersion: 1, Serve: (*Server).handleSASLHandshake},
+		// Security (security.go, authz.go). SaslHandshake v0 is advertised because
+		// librdkafka requires it to see SASL support, but a v0 handshake (raw SASL
+		// frames after it) is refused; clients use v1 with SaslAuthenticate.
+		{Key: 17, MinVersion: 0, MaxVersion: 1, Serve: (*Server).handleSASLHandshake},
 		{Key: 36, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleSASLAuthenticate},
 		{Key: 29, MinVersion: 0, MaxVersion: 3, Serve: (*Server).handleDescribeACLs},
 		{Key: 30, MinVersion: 0, MaxVersion: 3, Serve: (*Server).handleCreateACLs},

@@ -106,7 +106,9 @@ func matrixCases(topicID [16]byte) []matrixCase {
 			t.Topic, t.Partitions = topic, []int32{0}
 			r.Topics = append(r.Topics, t)
 			return r
-		}, func(r kmsg.Response) int16 { return r.(*kmsg.DescribeProducersResponse).Topics[0].Partitions[0].ErrorCode }},
+		}, func(r kmsg.Response) int16 {
+			return r.(*kmsg.DescribeProducersResponse).Topics[0].Partitions[0].ErrorCode
+		}},
 		{"FindCoordinator/group", kerr.GroupAuthorizationFailed, func() kmsg.Request {
 			r := kmsg.NewPtrFindCoordinatorRequest()
 			r.CoordinatorKey, r.CoordinatorKeys = group, []string{group}
