@@ -29,7 +29,7 @@ func load(t testing.TB, addr, src, name string) runner.Config {
 	}
 	return runner.Config{
 		Name: m.Name, Spec: m.Pipeline, Program: prog, Seeds: []string{addr}, InstanceID: "test",
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:         slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		SessionTimeout: 10 * time.Second,
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 // compileYAML compiles a pipeline whose processors (and optionally more spec
 // fields) are given as YAML lines, indented for a list under processors.
-func compileYAML(t *testing.T, processors string, more ...string) *Program {
+func compileYAML(t testing.TB, processors string, more ...string) *Program {
 	t.Helper()
 	p, probs := tryCompile(processors, more...)
 	if len(probs) > 0 {

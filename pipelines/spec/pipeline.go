@@ -78,7 +78,8 @@ type Limits struct {
 	// Default 1000000.
 	MemoryBudget int
 	// RecordTimeout bounds the time all processors may spend on one record.
-	// Default 100ms.
+	// Default 1s: far above what a record needs, so only a runaway
+	// expression reaches it, not a garbage collection pause.
 	RecordTimeout time.Duration
 }
 
@@ -86,7 +87,7 @@ type Limits struct {
 const (
 	DefaultMaxNodes      = 1000
 	DefaultMemoryBudget  = 1_000_000
-	DefaultRecordTimeout = 100 * time.Millisecond
+	DefaultRecordTimeout = time.Second
 	// MaxParallelism bounds spec.parallelism.
 	MaxParallelism = 256
 )
