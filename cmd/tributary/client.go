@@ -24,6 +24,8 @@ type clientFlags struct {
 	bootstrap string
 	output    string
 	timeout   time.Duration
+	// security holds the SASL and TLS flags (security_flags.go).
+	security *securityFlags
 }
 
 // addClientFlags registers --bootstrap, --output and --request-timeout on fs.
@@ -38,6 +40,7 @@ func addClientFlags(fs *flag.FlagSet, c *cli) *clientFlags {
 	fs.StringVar(&f.output, "output", outputTable, "output `format`: "+outputFormats)
 	fs.DurationVar(&f.timeout, "request-timeout", 30*time.Second,
 		"give up on the broker after this long (connecting, metadata, admin requests)")
+	f.security = addSecurityFlags(fs, c)
 	return f
 }
 
@@ -85,6 +88,11 @@ func (f *clientFlags) newClient(opts ...kgo.Opt) (*kgo.Client, error) {
 		kgo.RetryTimeout(f.timeout),
 		kgo.DialTimeout(min(f.timeout, 10*time.Second)),
 	}
+	sec, err := f.security.opts()
+	if err != nil {
+		return nil, err
+	}
+	base = append(base, sec...)
 	cl, err := kgo.NewClient(append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("create client for %s: %w", f.bootstrap, err)

@@ -53,6 +53,8 @@ func commands() []command {
 		{"consume", "consume records and print them", runConsume},
 		{"group", "list, describe, delete consumer groups and reset their offsets", runGroup},
 		{"txn", "list and describe transactions (state, producer, partitions)", runTxn},
+		{"user", "create, delete and list SCRAM users", runUser},
+		{"acl", "add, remove and list ACLs", runACL},
 		{"perf", "measure produce, consume and end-to-end throughput and latency", runPerf},
 		{"pipeline", "run a pipeline in the foreground, or test one offline", runPipeline},
 		{"lint", "validate manifests offline (Topic, Connector, Pipeline)", runLint},
