@@ -32,14 +32,21 @@ func TestMain(m *testing.M) {
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // proxy forwards loopback TCP connections to the broker's current listener, so
-// clients keep one address across broker restarts, and cuts every connection on
+// clients keep one address across broker restarts, and cuts connections on
 // demand. The broker advertises the proxy's address, so all traffic passes here.
+//
+// While the broker restarts, a new connection waits (up to connectTimeout) for
+// it to listen again, as a client's connect would be retried. Cuts spare
+// connections younger than youngConn: franz-go takes a connection closed during
+// its ApiVersions handshake for a TLS mismatch and fails the records, which a
+// real network cut at that moment would do as well, but says nothing about the
+// broker.
 type proxy struct {
 	ln      net.Listener
 	backend atomic.Pointer[string]
 
 	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
+	conns  map[net.Conn]time.Time // open connections, by when they were opened
 	closed bool
 	wg     sync.WaitGroup // the accept loop and every forwarding goroutine
 }
@@ -50,7 +57,7 @@ func newProxy(t *testing.T) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{ln: ln, conns: map[net.Conn]struct{}{}}
+	p := &proxy{ln: ln, conns: map[net.Conn]time.Time{}}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -80,7 +87,7 @@ func (p *proxy) track(c net.Conn) bool {
 	if p.closed {
 		return false
 	}
-	p.conns[c] = struct{}{}
+	p.conns[c] = time.Now()
 	return true
 }
 
@@ -98,13 +105,19 @@ func (p *proxy) forward(client net.Conn) {
 		return
 	}
 	defer p.untrack(client)
-	b := p.backend.Load()
-	if b == nil {
-		return
-	}
-	server, err := net.DialTimeout("tcp", *b, 2*time.Second)
-	if err != nil {
-		return // the broker is restarting: the client retries
+	var server net.Conn
+	for deadline := time.Now().Add(connectTimeout); ; {
+		b := p.backend.Load()
+		var err error
+		if b != nil {
+			if server, err = net.DialTimeout("tcp", *b, time.Second); err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) || p.isClosed() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // the broker is restarting
 	}
 	if !p.track(server) {
 		server.Close()
@@ -124,13 +137,33 @@ func (p *proxy) forward(client net.Conn) {
 	<-done
 }
 
-// cut closes every open connection and returns how many there were.
-func (p *proxy) cut() int {
+// Proxy timings.
+const (
+	connectTimeout = 10 * time.Second
+	youngConn      = 200 * time.Millisecond
+)
+
+func (p *proxy) isClosed() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := len(p.conns)
-	for c := range p.conns {
-		c.Close()
+	return p.closed
+}
+
+// cut closes every connection past its handshake and returns how many it closed.
+func (p *proxy) cut() int {
+	return p.closeOlder(youngConn)
+}
+
+// closeOlder closes the connections opened more than age ago.
+func (p *proxy) closeOlder(age time.Duration) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for c, opened := range p.conns {
+		if time.Since(opened) >= age {
+			c.Close()
+			n++
+		}
 	}
 	return n
 }
@@ -140,7 +173,7 @@ func (p *proxy) close() {
 	p.closed = true
 	p.mu.Unlock()
 	p.ln.Close()
-	p.cut()
+	p.closeOlder(0)
 	p.wg.Wait()
 }
 

@@ -32,6 +32,8 @@ func TestIdempotentProducerCutsAndRestarts(t *testing.T) {
 		kgo.ProducerBatchMaxBytes(2<<10),
 		kgo.MaxBufferedRecords(2000),
 		kgo.RetryBackoffFn(func(int) time.Duration { return 5 * time.Millisecond }),
+		// A cut makes the client reload metadata before it retries; let it.
+		kgo.MetadataMinAge(10*time.Millisecond),
 	)
 
 	var acked sync.Map // record number -> true
@@ -58,24 +60,32 @@ func TestIdempotentProducerCutsAndRestarts(t *testing.T) {
 		_ = prod.Flush(ctx)
 	}()
 
-	// Cut connections every 30ms; restart the broker after every quarter of the
-	// records. Bounded: the loop ends with the producer, or after 10000 rounds.
+	// Cut every connection after each cutEvery acknowledged records (so the
+	// producer always progresses between cuts, however slow the machine), and
+	// restart the broker after every quarter of the records. Bounded: the loop
+	// ends with the producer, or after 20000 rounds of 10ms.
+	const cutEvery = 1000
 	cuts, restarted := 0, 0
-	ticker := time.NewTicker(30 * time.Millisecond)
+	lastCut := int64(0)
+	ticker := time.NewTicker(10 * time.Millisecond)
 	defer ticker.Stop()
 loop:
-	for round := 0; round < 10000; round++ {
+	for round := 0; round < 20000; round++ {
 		select {
 		case <-done:
 			break loop
 		case <-ticker.C:
 		}
-		if restarted < restarts && ackedN.Load() >= int64(records*(restarted+1)/(restarts+1)) {
+		a := ackedN.Load()
+		if restarted < restarts && a >= int64(records*(restarted+1)/(restarts+1)) {
 			n.restart()
 			restarted++
 			continue
 		}
-		cuts += n.proxy.cut()
+		if a-lastCut >= cutEvery {
+			cuts += n.proxy.cut()
+			lastCut = a
+		}
 	}
 	<-done
 	if restarted < restarts {
