@@ -54,6 +54,8 @@ type Config struct {
 	TopicDefaults map[string]string `yaml:"topic_defaults"`
 	// Groups configures the consumer group coordinator.
 	Groups GroupsConfig `yaml:"groups"`
+	// Worker configures the connector and pipeline worker (config_worker.go).
+	Worker WorkerSection `yaml:"worker"`
 }
 
 // GroupsConfig is the `groups:` section: the group coordinator's settings

@@ -40,6 +40,7 @@ func (n *Node) routes() http.Handler {
 	}))
 	mux.HandleFunc("GET "+PathLogLevel, n.getLogLevel)
 	mux.HandleFunc("PUT "+PathLogLevel, n.putLogLevel)
+	n.apiRoutes(mux)
 	return mux
 }
 

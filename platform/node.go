@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tributary-io/tributary/broker"
+	"github.com/tributary-io/tributary/pipelines/deploy"
+	"github.com/tributary-io/tributary/plugins"
 	"github.com/tributary-io/tributary/plugins/pluginmetrics"
 )
 
@@ -63,6 +65,12 @@ type Node struct {
 	workerMetrics *pluginmetrics.Metrics
 
 	ready atomic.Bool // /readyz answers 200 while set
+
+	// plugins and worker run connectors and pipelines (worker.go); nil
+	// when the worker is disabled or failed to start. Set by Start before
+	// ready turns true, read by the API handlers after.
+	plugins *plugins.Registry
+	worker  *deploy.Worker
 
 	httpLn   net.Listener // nil before Start and after the server stopped
 	httpAddr net.Addr     // the bound HTTP address, kept for logs and tests
@@ -145,6 +153,11 @@ func (n *Node) Start(ctx context.Context) error {
 		n.httpLn = nil // stopped; Shutdown must not stop it again
 		return errors.Join(fmt.Errorf("start broker: %w", err), httpErr)
 	}
+	if err := n.startWorker(ctx); err != nil {
+		// The broker serves without it; the API says why connectors and
+		// pipelines are unavailable.
+		n.logger.Error("worker did not start", "error", err)
+	}
 	n.ready.Store(true)
 	addrs := make([]string, 0, len(n.broker.Addrs()))
 	for _, a := range n.broker.Addrs() {
@@ -169,6 +182,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.shutdownOnce.Do(func() {
 		n.ready.Store(false)
 		var errs []error
+		if n.worker != nil {
+			if err := n.worker.Stop(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop worker: %w", err))
+			}
+		}
 		if err := n.broker.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("shut down broker: %w", err))
 		}

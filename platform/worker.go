@@ -1,0 +1,68 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/tributary-io/tributary/pipelines/connect"
+	"github.com/tributary-io/tributary/pipelines/deploy"
+	"github.com/tributary-io/tributary/plugins"
+)
+
+// startWorker discovers the plugins and starts the node's worker against
+// its own broker. A plugin that fails discovery is logged; the others run.
+func (n *Node) startWorker(ctx context.Context) error {
+	ws := n.cfg.Worker.withDefaults(n.cfg.NodeID)
+	if ws.Disabled {
+		return nil
+	}
+	if errs := ws.problems(); len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	reg, err := plugins.NewRegistry(plugins.Config{Dir: ws.PluginDir, Logger: n.logger.With("component", "plugins")})
+	if err != nil {
+		return err
+	}
+	if err := reg.Discover(ctx); err != nil {
+		n.logger.Warn("plugin discovery", "dir", ws.PluginDir, "error", err)
+	}
+	var seeds []string
+	for _, a := range n.broker.Addrs() {
+		seeds = append(seeds, dialable(a))
+	}
+	url := ""
+	if n.httpAddr != nil {
+		url = "http://" + dialable(n.httpAddr)
+	}
+	w, err := deploy.New(deploy.Config{
+		Seeds: seeds, ID: ws.ID, URL: url, Host: connect.RegistryHost{Registry: reg},
+		Logger: n.logger.With("component", "worker"), Metrics: n.workerMetrics, SessionTimeout: ws.SessionTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	if err := w.Start(ctx); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	n.plugins, n.worker = reg, w
+	return nil
+}
+
+// dialable turns a bound address into one a local client can dial: an
+// unspecified host (":9092", "0.0.0.0:9092") becomes 127.0.0.1.
+func dialable(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	if _, err := strconv.Atoi(port); err != nil {
+		return a.String()
+	}
+	return net.JoinHostPort(host, port)
+}
