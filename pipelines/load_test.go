@@ -255,3 +255,24 @@ func TestLoadFiles(t *testing.T) {
 		t.Fatalf("problems = %v", probs)
 	}
 }
+
+// TestReadmeShowsExamples keeps the README's examples the files that the
+// tests lint and run.
+func TestReadmeShowsExamples(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"logs.yaml", "logs_test.yaml", "cdc.yaml", "cdc_test.yaml", "cdc_events.jsonl"} {
+		b, err := os.ReadFile(filepath.Join("examples", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), "\n"+string(b)+"```") {
+			t.Errorf("README.md does not show examples/%s as it is", f)
+		}
+	}
+	if !strings.Contains(string(readme), "coming with issue #8") {
+		t.Error("README.md does not mark the postgres connector as coming with issue #8")
+	}
+}

@@ -391,3 +391,26 @@ func TestDedupeMemoryFollowsWindow(t *testing.T) {
 		t.Fatalf("remembering %d keys (%d in order) for a 1s window of 1 record per ms", len(d.seen), len(d.order)-d.head)
 	}
 }
+
+// TestReadmeExpressions runs the expressions the README shows.
+func TestReadmeExpressions(t *testing.T) {
+	c := compileYAML(t, `    - filter: value.level in ["error", "fatal"] && value.latency_ms > 250
+    - filter: key startsWith "eu-" && headers["tenant"] != "test"
+    - filter: now() - timestamp < duration("1h")
+    - filter: 'value["user-id"] == 7'
+    - map:
+        value: '{"user": value.user.id, "items": len(value.cart ?? [])}'
+`).NewChain()
+	m := NewMessage([]byte("eu-1"), []byte(`{"level":"fatal","latency_ms":300,"user-id":7,"user":{"id":"u7"}}`))
+	m.Timestamp = time.Now().Add(-time.Minute)
+	if keep, err := c.Process(m); err != nil || !keep {
+		t.Fatalf("Process = %v, %v", keep, err)
+	}
+	if got := valueText(t, m); got != `{"items":0,"user":"u7"}` {
+		t.Fatalf("value = %s", got)
+	}
+	_, err := compileYAML(t, "    - filter: 'len(1..10000000) > 0'\n").NewChain().Process(msg(0, "", "x"))
+	if err == nil || !strings.Contains(err.Error(), "memory budget exceeded") {
+		t.Fatalf("1..10000000: %v", err)
+	}
+}
