@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/tributary-io/tributary/broker/auth"
 	"github.com/tributary-io/tributary/broker/cluster"
 	"github.com/tributary-io/tributary/broker/kafka"
@@ -191,4 +193,40 @@ func (b *Broker) securedListeners(adv []cluster.Broker) ([]kafka.Listener, error
 		}
 	}
 	return out, nil
+}
+
+// CheckPassword reports whether password is user's, checked against the
+// stored SCRAM credential (the HTTP API's basic auth uses it). Without
+// credentials for the user it is false.
+func (b *Broker) CheckPassword(user, password string) bool {
+	b.mu.Lock()
+	meta := b.meta
+	b.mu.Unlock()
+	if meta == nil {
+		return false
+	}
+	snap := meta.Snapshot()
+	for _, m := range []auth.ScramMechanism{auth.ScramSHA512, auth.ScramSHA256} {
+		if c, ok := snap.ScramCredential(user, m); ok {
+			return c.CheckPassword(password)
+		}
+	}
+	return false
+}
+
+// Authorized reports whether principal, coming from host, may do op on res
+// under the current ACLs, as the Kafka listeners decide it; without an
+// authorizer everything is allowed.
+func (b *Broker) Authorized(principal auth.Principal, host string, op kmsg.ACLOperation, res auth.Resource) bool {
+	z := b.cfg.Security.kafkaSecurity().Authorizer
+	if z == nil {
+		return true
+	}
+	b.mu.Lock()
+	meta := b.meta
+	b.mu.Unlock()
+	if meta == nil {
+		return false
+	}
+	return z.Authorize(meta.Snapshot().ACLs, principal, host, op, res)
 }

@@ -54,6 +54,8 @@ type Config struct {
 	TopicDefaults map[string]string `yaml:"topic_defaults"`
 	// Groups configures the consumer group coordinator.
 	Groups GroupsConfig `yaml:"groups"`
+	// Security configures TLS, SASL, ACLs and HTTP authentication (config_security.go).
+	Security SecuritySection `yaml:"security"`
 	// Worker configures the connector and pipeline worker (config_worker.go).
 	Worker WorkerSection `yaml:"worker"`
 }
@@ -228,6 +230,7 @@ func (c Config) Validate() error {
 		bad("shutdown_timeout=%s: must not be negative", c.ShutdownTimeout)
 	}
 	errs = append(errs, c.Groups.problems()...)
+	errs = append(errs, c.Security.problems()...)
 	if _, err := log.ApplyOverrides(log.DefaultConfig(), c.TopicDefaults); err != nil {
 		for _, e := range flatten(err) {
 			bad("topic_defaults: %w", e)
@@ -284,6 +287,7 @@ func (c Config) BrokerConfig(logger *slog.Logger) (broker.Config, error) {
 		DefaultReplicationFactor: c.DefaultReplicationFactor,
 		LogDefaults:              logDefaults,
 		Groups:                   c.Groups.brokerConfig(),
+		Security:                 c.Security.brokerConfig(),
 		Logger:                   logger,
 	}
 	bc.EnsureDefaults()

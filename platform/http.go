@@ -41,7 +41,7 @@ func (n *Node) routes() http.Handler {
 	mux.HandleFunc("GET "+PathLogLevel, n.getLogLevel)
 	mux.HandleFunc("PUT "+PathLogLevel, n.putLogLevel)
 	n.apiRoutes(mux)
-	return mux
+	return n.withAuth(mux)
 }
 
 // healthz answers 200 while the process serves HTTP at all (liveness).

@@ -298,6 +298,7 @@ func (a *App) commit(ctx context.Context, tc *txnClient) error {
 	// The tasks hold writes that never committed: drop them all and
 	// restore from the changelogs when they are needed again.
 	a.stats.aborts.Add(1)
+	a.cfg.Logger.Info("transaction aborted; dropping tasks to restore them", "tasks", len(a.tasks), "err", err)
 	a.dropTasksLocked(false)
 	if err != nil && isFenced(err) {
 		return fmt.Errorf("%w: %w", ErrFenced, err)

@@ -192,6 +192,7 @@ func (a *App) reconcile(ctx context.Context, tc *txnClient) error {
 			// transaction is open; otherwise the abort drops it anyway.
 			t.close(!tc.in)
 			delete(a.tasks, id)
+			a.cfg.Logger.Debug("task revoked", "task", id.String())
 		}
 	}
 	for id := range want {
@@ -225,6 +226,7 @@ func (a *App) openTask(ctx context.Context, _ *txnClient, id taskID) (*taskCtx, 
 		}
 	}
 	a.tasks[id] = t
+	a.cfg.Logger.Debug("task opened", "task", id.String())
 	return t, nil
 }
 

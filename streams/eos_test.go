@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -44,6 +45,7 @@ func wordCountConfig(addr, app, instance string) streams.Config {
 		TransactionTimeout: 10 * time.Second,
 		CommitInterval:     100 * time.Millisecond,
 		ClientOpts:         []kgo.Opt{kgo.RebalanceTimeout(10 * time.Second)},
+		Logger:             testLogger(),
 	}
 }
 
@@ -295,3 +297,11 @@ func TestWordCountExactlyOnceWithKills(t *testing.T) {
 }
 
 func splitWords(s string) []string { return strings.Fields(s) }
+
+// testLogger logs to stderr when STREAMS_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("STREAMS_TEST_LOG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

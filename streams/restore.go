@@ -8,10 +8,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// restore brings the task's stores up to their changelogs' last stable
-// offsets. It reads with read_committed and keeps control records, because
-// a changelog usually ends with a commit marker: the marker's offset is what
-// shows that the store caught up. REQUIRES: a.mu held.
+// restore brings the task's stores up to their changelogs' end offsets. It
+// reads with read_committed, so it waits for every transaction that wrote
+// to the changelog to end (a previous owner's commit whose markers are not
+// written yet, or a dead instance's transaction that the broker aborts on
+// timeout) and never applies aborted writes. It keeps control records,
+// because a changelog usually ends with a marker: the marker's offset is
+// what shows that the store caught up. REQUIRES: a.mu held.
 func (a *App) restore(ctx context.Context, t *taskCtx) error {
 	if len(t.stores) == 0 {
 		return nil
@@ -25,7 +28,7 @@ func (a *App) restore(ctx context.Context, t *taskCtx) error {
 	for _, s := range t.stores {
 		topics = append(topics, s.topic)
 	}
-	ends, err := kadm.NewClient(admCl).ListCommittedOffsets(ctx, topics...)
+	ends, err := kadm.NewClient(admCl).ListEndOffsets(ctx, topics...)
 	if err == nil {
 		err = ends.Error()
 	}
@@ -70,6 +73,7 @@ func (a *App) restore(ctx context.Context, t *taskCtx) error {
 	if len(targets) == 0 {
 		return nil
 	}
+	a.cfg.Logger.Debug("restoring", "task", t.id.String(), "stores", len(targets))
 	cl, err := kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(a.cfg.Brokers...),
 		kgo.ConsumePartitions(parts),
