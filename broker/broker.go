@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/tributary-io/tributary/broker/cluster"
 	"github.com/tributary-io/tributary/broker/group"
@@ -26,10 +27,14 @@ const metadataDirName = "__cluster_metadata"
 type Broker struct {
 	cfg Config
 
-	mu      sync.Mutex
-	state   brokerState
-	logs    *log.Manager
-	meta    *cluster.Local
+	mu    sync.Mutex
+	state brokerState
+	logs  *log.Manager
+	meta  metadataStore
+	// raft is the metadata driver on a cluster (Config.Cluster), else nil.
+	raft *cluster.Raft
+	// coords moves coordinators with their partitions' leadership (cluster_mode.go).
+	coords  *coordMover
 	parts   *replication.Manager
 	srv     *kafka.Server
 	groups  *group.Coordinator
@@ -96,16 +101,16 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("open logs in %s: %w", cfg.DataDir, err)
 	}
 	b.ready.logs.Store(true)
-	b.meta, err = cluster.OpenLocal(filepath.Join(cfg.DataDir, metadataDirName), cfg.NodeID, clusterID)
+	b.meta, err = b.openMetadata(clusterID)
 	if err != nil {
 		return fmt.Errorf("open metadata: %w", err)
 	}
-	b.parts = replication.NewManager(b.logs, replication.Config{
+	b.parts = replication.NewManager(b.logs, b.replicationConfig(replication.Config{
 		NodeID:        cfg.NodeID,
 		LogDefaults:   cfg.LogDefaults,
 		Logger:        cfg.Logger.With("scope", "replication"),
 		ProducerState: b.producerStateOpener(),
-	})
+	}))
 	b.parts.Subscribe(b.meta)
 	b.ready.metadata.Store(true)
 	b.logs.Start(cfg.CleanerInterval)
@@ -123,7 +128,7 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		return err
 	}
 	// Register before serving: auto-created topics place replicas on registered brokers.
-	if err := b.meta.RegisterBroker(adv[0]); err != nil {
+	if err := b.registerSelf(ctx, adv[0]); err != nil {
 		closeListeners(lns)
 		return fmt.Errorf("register broker %d at %s:%d: %w", adv[0].ID, adv[0].Host, adv[0].Port, err)
 	}
@@ -158,6 +163,9 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	}
 	b.srv.SetTxns(b.txns)
 	b.ready.txns.Store(true)
+	if b.raft != nil {
+		b.followCoordinators()
+	}
 	if err := b.registerCollectors(); err != nil {
 		closeListeners(lns)
 		return err
@@ -202,8 +210,19 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	b.state = stateStopped
-	b.ready.listening.Store(false)
 	var errs []error
+	if b.raft != nil {
+		// Controlled shutdown: leaderships move to other in-sync replicas while
+		// this node still serves, so clients re-route without losing anything.
+		cs := b.cfg.Cluster.ControlledShutdownTimeout
+		if dl, ok := ctx.Deadline(); ok {
+			cs = min(cs, time.Until(dl)/2)
+		}
+		if err := b.raft.ControlledShutdown(cs); err != nil {
+			b.cfg.Logger.Warn("controlled shutdown incomplete", "err", err)
+		}
+	}
+	b.ready.listening.Store(false)
 	if b.srv != nil {
 		if err := b.srv.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
@@ -227,6 +246,7 @@ func (b *Broker) closeStores() error {
 		b.metrics.Unregister()
 	}
 	var errs []error
+	b.stopCoordMover()
 	if b.txns != nil {
 		b.txns.Stop() // before the groups: it writes markers through them
 	}

@@ -66,6 +66,9 @@ type Config struct {
 	Metrics prometheus.Registerer
 	// Security configures TLS, SASL and ACLs (security.go). Default: none.
 	Security SecurityConfig
+	// Cluster makes the node a member of a replicated cluster (raft metadata,
+	// replicated partitions; cluster_mode.go). Default nil: a single node.
+	Cluster *ClusterConfig
 }
 
 // EnsureDefaults fills unset fields with their defaults.
@@ -107,6 +110,11 @@ func (c *Config) EnsureDefaults() {
 	}
 	if c.Metrics == nil {
 		c.Metrics = prometheus.NewRegistry()
+	}
+	if c.Cluster != nil {
+		cc := *c.Cluster
+		cc.ensureDefaults()
+		c.Cluster = &cc
 	}
 }
 

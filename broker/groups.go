@@ -74,12 +74,14 @@ func (o offsetsLog) Append(p int32, batch []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = part.AppendCoordinator(batch)
-	return err
+	return appendReplicated(part, batch, group.ErrNotCoordinator)
 }
 
 // Replay reads the partition from its start to its high watermark.
 func (o offsetsLog) Replay(p int32, fn func(batch []byte) error) error {
+	if _, err := o.parts.Partition(group.OffsetsTopic, p); errors.Is(err, cluster.ErrUnknownTopic) {
+		return nil // not a replica here (a cluster): nothing to load
+	}
 	part, err := o.partition(p)
 	if err != nil {
 		return err

@@ -89,18 +89,21 @@ func (s stateLog) partition(p int32) (*replication.Partition, error) {
 	return part, nil
 }
 
-// Append writes one batch; on a single node it is committed once written.
+// Append writes one batch and returns once the in-sync replicas have it (at
+// once on a single node).
 func (s stateLog) Append(p int32, batch []byte) error {
 	part, err := s.partition(p)
 	if err != nil {
 		return err
 	}
-	_, err = part.AppendCoordinator(batch)
-	return err
+	return appendReplicated(part, batch, txn.ErrNotCoordinator)
 }
 
 // Replay reads the partition from its start to its high watermark.
 func (s stateLog) Replay(p int32, fn func(batch []byte) error) error {
+	if _, err := s.parts.Partition(txn.StateTopic, p); errors.Is(err, cluster.ErrUnknownTopic) {
+		return nil // not a replica here (a cluster): nothing to load
+	}
 	part, err := s.partition(p)
 	if err != nil {
 		return err

@@ -137,6 +137,8 @@ type Raft struct {
 
 	// view is the last applied snapshot with ControllerID set to the raft leader.
 	view atomic.Pointer[Snapshot]
+	// published is the version every subscriber has seen (waitVersion).
+	published atomic.Uint64
 
 	subMu sync.Mutex // serialises publish and Subscribe
 	subs  []func(*Snapshot)
@@ -295,6 +297,7 @@ func (d *Raft) publish() {
 	for _, fn := range d.subs {
 		fn(&s)
 	}
+	d.published.Store(s.Version)
 	d.appliedMu.Lock()
 	close(d.applied)
 	d.applied = make(chan struct{})
@@ -326,7 +329,7 @@ func (d *Raft) waitVersion(v uint64) {
 		d.appliedMu.Lock()
 		ch := d.applied
 		d.appliedMu.Unlock()
-		if d.meta.Snapshot().Version >= v {
+		if d.published.Load() >= v {
 			return
 		}
 		select {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tributary-io/tributary/broker/auth"
 )
 
 // The Raft driver's methods match Local's, so the broker uses either through
@@ -130,7 +132,24 @@ func (d *Raft) StartHeartbeats(self Broker) {
 func (d *Raft) ControlledShutdown(timeout time.Duration) error {
 	d.ctrl.stopHeartbeats()
 	deadline := time.Now().Add(timeout)
+	noLeaderSince := time.Time{}
 	for {
+		// Without a controller (the other voters are gone) nothing can move:
+		// give up after a few election timeouts instead of the whole timeout.
+		if d.leaderID() < 0 {
+			if noLeaderSince.IsZero() {
+				noLeaderSince = time.Now()
+			} else if time.Since(noLeaderSince) > 3*d.cfg.ElectionTimeout {
+				return fmt.Errorf("controlled shutdown of %d: %w: no raft leader", d.cfg.NodeID, ErrNotController)
+			}
+			select {
+			case <-d.stop:
+				return ErrClosed
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		noLeaderSince = time.Time{}
 		_, err := d.do(ControllerRequest{Op: OpControlledShutdown, BrokerID: d.cfg.NodeID})
 		if err == nil && !leadsAny(d.Snapshot(), d.cfg.NodeID) {
 			return nil
@@ -160,4 +179,54 @@ func leadsAny(s *Snapshot, id int32) bool {
 		}
 	}
 	return false
+}
+
+// proposeDecided commits a command decided in full by the caller (security
+// changes carry everything they need).
+func (d *Raft) proposeDecided(cmd Command) error {
+	_, err := d.do(ControllerRequest{Op: OpPropose, Command: &cmd})
+	return err
+}
+
+// UpsertScramCredential durably stores user's credential.
+func (d *Raft) UpsertScramCredential(user string, c auth.Credential) error {
+	if err := d.proposeDecided(Command{UpsertScramCredential: &ScramCredentialUpsert{User: user, Credential: c}}); err != nil {
+		return fmt.Errorf("store %s credential of %s: %w", c.Mechanism, user, err)
+	}
+	return nil
+}
+
+// DeleteScramCredential durably removes user's credential for m.
+func (d *Raft) DeleteScramCredential(user string, m auth.ScramMechanism) error {
+	if err := d.proposeDecided(Command{DeleteScramCredential: &ScramCredentialDeletion{User: user, Mechanism: m}}); err != nil {
+		return fmt.Errorf("delete %s credential of %s: %w", m, user, err)
+	}
+	return nil
+}
+
+// CreateACLs durably adds bindings.
+func (d *Raft) CreateACLs(acls []auth.ACL) error {
+	if err := d.proposeDecided(Command{CreateACLs: &ACLCreation{ACLs: acls}}); err != nil {
+		return fmt.Errorf("create %d acls: %w", len(acls), err)
+	}
+	return nil
+}
+
+// DeleteACLs removes every binding any filter selects, as matched against this
+// node's copy of the metadata, and returns them per filter.
+func (d *Raft) DeleteACLs(filters []auth.ACLFilter) ([][]auth.ACL, error) {
+	set := d.Snapshot().ACLs
+	out := make([][]auth.ACL, len(filters))
+	var all []auth.ACL
+	for i, f := range filters {
+		out[i] = set.Filter(f)
+		all = append(all, out[i]...)
+	}
+	if len(all) == 0 {
+		return out, nil
+	}
+	if err := d.proposeDecided(Command{DeleteACLs: &ACLDeletion{ACLs: all}}); err != nil {
+		return nil, fmt.Errorf("delete %d acls: %w", len(all), err)
+	}
+	return out, nil
 }

@@ -286,6 +286,14 @@ func (d *Raft) execute(req ControllerRequest) ControllerResponse {
 		err = d.addNode(req.Node)
 	case OpRemoveNode:
 		err = d.removeNode(req.BrokerID)
+	case OpPropose:
+		if req.Command == nil {
+			err = fmt.Errorf("%w: propose without a command", ErrInvalidCommand)
+			break
+		}
+		d.lock()
+		_, err = d.propose(*req.Command, false)
+		d.unlock()
 	case OpStatus:
 		resp.Status, err = d.status()
 	default:

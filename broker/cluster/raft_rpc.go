@@ -26,6 +26,8 @@ type ControllerRequest struct {
 	Reassign     []Reassignment    `json:"reassign,omitempty"`
 	Elect        []PartitionRef    `json:"elect,omitempty"`
 	Node         *NodeSpec         `json:"node,omitempty"`
+	// Command is a change decided in full by the caller (OpPropose).
+	Command *Command `json:"command,omitempty"`
 	// Forwarded marks a request a follower already forwarded, so it is never
 	// forwarded twice (a leadership change mid-call is answered with an error).
 	Forwarded bool `json:"forwarded,omitempty"`
@@ -47,6 +49,7 @@ const (
 	OpAddNode            = "add_node"
 	OpRemoveNode         = "remove_node"
 	OpStatus             = "status"
+	OpPropose            = "propose"
 )
 
 // ControllerResponse answers a ControllerRequest.

@@ -80,7 +80,7 @@ func (c *memCluster) start(i int, peers []string) *Raft {
 		HeartbeatInterval: 50 * time.Millisecond, SessionTimeout: 600 * time.Millisecond,
 		ElectionTimeout: 300 * time.Millisecond, PreferredElectionInterval: -1,
 		RPCTimeout: 3 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		c.t.Fatalf("open node %d: %v", i, err)

@@ -50,8 +50,10 @@ type shard struct {
 	partition int32
 	mu        sync.Mutex
 	loaded    bool
-	groups    map[string]*Group
-	waiters   map[Waiter]chan Reply
+	// disowned: another node leads the partition now (UnloadPartition).
+	disowned bool
+	groups   map[string]*Group
+	waiters  map[Waiter]chan Reply
 	// pending holds the offsets of open transactions by producer id (txn.go).
 	pending map[int64][]pendingOffset
 }
@@ -185,7 +187,11 @@ func (c *Coordinator) lock(group string) (*shard, error) {
 	s := c.shards[c.Partition(group)]
 	s.mu.Lock()
 	if !s.loaded {
+		disowned := s.disowned
 		s.mu.Unlock()
+		if disowned {
+			return nil, ErrNotCoordinator
+		}
 		c.mu.Lock()
 		stopped := c.stopped
 		c.mu.Unlock()

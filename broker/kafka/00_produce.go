@@ -35,6 +35,7 @@ func (s *Server) handleProduce(r *Request) (kmsg.Response, error) {
 		snap = s.meta.Snapshot()
 	}
 	failed := false
+	var waits []replicaWait
 	resp.Topics = make([]kmsg.ProduceResponseTopic, len(req.Topics))
 	for i := range req.Topics {
 		rt := &req.Topics[i]
@@ -58,7 +59,12 @@ func (s *Server) handleProduce(r *Request) (kmsg.Response, error) {
 			case !validAcks:
 				err = fmt.Errorf("acks=%d: %w", req.Acks, kerr.InvalidRequiredAcks)
 			default:
-				err = s.producePartition(name, rp.Partition, rp.Records, sp)
+				var w replicaWait
+				w, err = s.producePartition(name, rp.Partition, rp.Records, sp, req.Acks)
+				if err == nil && req.Acks == -1 && w.p != nil {
+					w.sp = sp
+					waits = append(waits, w)
+				}
 			}
 			if err != nil {
 				failed = true
@@ -71,6 +77,10 @@ func (s *Server) handleProduce(r *Request) (kmsg.Response, error) {
 			}
 		}
 	}
+	// acks=all: answer once the in-sync replicas have every written batch.
+	if s.waitReplicated(waits, req.TimeoutMillis, r.Version) {
+		failed = true
+	}
 	if req.Acks == 0 {
 		if failed {
 			return nil, errAcksZeroFailed
@@ -80,21 +90,28 @@ func (s *Server) handleProduce(r *Request) (kmsg.Response, error) {
 	return resp, nil
 }
 
-// producePartition appends records to one partition and fills the success fields of sp.
-func (s *Server) producePartition(topic string, partition int32, records []byte, sp *kmsg.ProduceResponseTopicPartition) error {
+// producePartition appends records to one partition and fills the success fields
+// of sp. With acks=all it first checks min.insync.replicas, and returns what to
+// wait for.
+func (s *Server) producePartition(topic string, partition int32, records []byte, sp *kmsg.ProduceResponseTopicPartition, acks int16) (replicaWait, error) {
 	if len(records) == 0 {
-		return errNoRecords
+		return replicaWait{}, errNoRecords
 	}
 	p, err := s.parts.Partition(topic, partition)
 	if err != nil {
-		return err
+		return replicaWait{}, err
 	}
 	if leader := p.Leader(); leader != s.cfg.NodeID {
-		return fmt.Errorf("partition %s/%d is led by node %d: %w", topic, partition, leader, kerr.NotLeaderForPartition)
+		return replicaWait{}, fmt.Errorf("partition %s/%d is led by node %d: %w", topic, partition, leader, kerr.NotLeaderForPartition)
+	}
+	if acks == -1 {
+		if err := p.CheckEnoughReplicas(); err != nil {
+			return replicaWait{}, err
+		}
 	}
 	info, err := p.Append(records)
 	if err != nil {
-		return err
+		return replicaWait{}, err
 	}
 	tm := s.metrics.m.Topic(topic)
 	tm.BytesIn.Add(float64(info.Bytes))
@@ -102,7 +119,7 @@ func (s *Server) producePartition(topic string, partition int32, records []byte,
 	sp.BaseOffset = info.BaseOffset
 	sp.LogAppendTime = info.LogAppendTime
 	sp.LogStartOffset = p.StartOffset()
-	return nil
+	return replicaWait{p: p, last: info.LastOffset}, nil
 }
 
 // topicNameByID resolves a request's topic id (v13+ produce and fetch).

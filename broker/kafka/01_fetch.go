@@ -18,6 +18,9 @@ type fetchTarget struct {
 	p   *replication.Partition // nil when err is set
 	err error                  // a resolution error answered for this partition
 	req *kmsg.FetchRequestTopicPartition
+	// replica is the fetching follower's broker id, or -1 for a consumer
+	// (replica_fetch.go).
+	replica int32
 }
 
 // handleFetch answers a fetch: for each requested partition, in request order,
@@ -114,6 +117,7 @@ func (s *Server) resolveFetch(version int16, req *kmsg.FetchRequest) [][]fetchTa
 	if version >= 13 {
 		snap = s.meta.Snapshot()
 	}
+	replica := replicaIDOf(version, req)
 	out := make([][]fetchTarget, len(req.Topics))
 	for i := range req.Topics {
 		rt := &req.Topics[i]
@@ -126,6 +130,7 @@ func (s *Server) resolveFetch(version int16, req *kmsg.FetchRequest) [][]fetchTa
 			rp := &rt.Partitions[j]
 			t := &out[i][j]
 			t.req = rp
+			t.replica = replica
 			if topicErr != nil {
 				t.err = topicErr
 				continue
@@ -214,6 +219,9 @@ func (s *Server) readFetch(key int16, req *kmsg.FetchRequest, targets [][]fetchT
 // be released by the caller (through the reply).
 func (s *Server) readPartition(t *fetchTarget, isolation int8, remaining int64, minOne bool, sp *kmsg.FetchResponseTopicPartition) (log.ReadResult, error) {
 	p := t.p
+	if t.replica >= 0 {
+		return s.readReplica(t, remaining, sp)
+	}
 	// Offsets first, and the read bounded by them, so no record above the
 	// reported high watermark (or last stable offset) is ever sent.
 	sp.HighWatermark = p.HighWatermark()

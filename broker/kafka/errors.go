@@ -9,6 +9,7 @@ import (
 	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/log"
 	"github.com/tributary-io/tributary/broker/record"
+	"github.com/tributary-io/tributary/broker/replication"
 	"github.com/tributary-io/tributary/broker/txn"
 )
 
@@ -35,6 +36,12 @@ var errorCodes = []struct {
 	{txn.ErrCoordinatorNotAvailable, kerr.CoordinatorNotAvailable},
 	{txn.ErrLoadInProgress, kerr.CoordinatorLoadInProgress},
 	{txn.ErrControlBatchFromClient, kerr.InvalidRecord},
+	{replication.ErrNotLeader, kerr.NotLeaderForPartition},
+	{replication.ErrStaleEpoch, kerr.NotLeaderForPartition},
+	{replication.ErrNotReplica, kerr.NotLeaderForPartition},
+	{replication.ErrNotEnoughReplicas, kerr.NotEnoughReplicas},
+	{replication.ErrNotEnoughReplicasAfterAppend, kerr.NotEnoughReplicasAfterAppend},
+	{replication.ErrReplicationTimeout, kerr.RequestTimedOut},
 	{record.ErrCRC, kerr.CorruptMessage},
 	{record.ErrCorrupt, kerr.CorruptMessage},
 	{record.ErrTooShort, kerr.CorruptMessage},

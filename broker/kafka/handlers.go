@@ -69,6 +69,7 @@ func apis() []api {
 		// v5 and TxnOffsetCommit v5+ belong to transaction version 2 (KIP-890), which
 		// is not advertised.
 		{Key: 22, MinVersion: 0, MaxVersion: 5, Serve: (*Server).handleInitProducerID},
+		{Key: 23, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleOffsetForLeaderEpoch},
 		{Key: 24, MinVersion: 0, MaxVersion: 3, Serve: (*Server).handleAddPartitionsToTxn},
 		{Key: 25, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleAddOffsetsToTxn},
 		{Key: 26, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleEndTxn},

@@ -152,6 +152,8 @@ var requestShapes = map[int16]*shape{
 	60: shp(fld(kInt8), fld(kInt8).since(1), fld(kInt8).since(2)),
 	// InitProducerId.
 	22: shp(fld(kString), fld(kInt32), fld(kInt64).since(3), fld(kInt16).since(3)),
+	// OffsetForLeaderEpoch (v4 is the flexible one).
+	23: shp(fld(kInt32), structs(shp(fld(kString), structs(shp(fld(kInt32), fld(kInt32), fld(kInt32)))))),
 	// AddPartitionsToTxn (the client form, v3; v4+ is not served).
 	24: shp(fld(kString), fld(kInt64), fld(kInt16), structs(shp(fld(kString), fld(kInt32s)))),
 	// AddOffsetsToTxn.

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/broker/auth"
-	"github.com/tributary-io/tributary/broker/cluster"
 	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/log"
 	"github.com/tributary-io/tributary/broker/metrics"
@@ -84,7 +83,7 @@ func (c *Config) ensureDefaults() {
 // requests in order) and a writer goroutine (which sends the responses, so reading
 // the next request overlaps with writing the last answer). Shutdown stops them all.
 type Server struct {
-	meta   *cluster.Local
+	meta   MetadataStore
 	parts  *replication.Manager
 	logs   *log.Manager
 	cfg    Config
@@ -125,7 +124,7 @@ type Server struct {
 
 // NewServer returns a server answering from meta (cluster metadata), parts (the
 // local partition replicas) and logs (the node's log manager).
-func NewServer(cfg Config, meta *cluster.Local, parts *replication.Manager, logs *log.Manager) *Server {
+func NewServer(cfg Config, meta MetadataStore, parts *replication.Manager, logs *log.Manager) *Server {
 	cfg.ensureDefaults()
 	s := &Server{
 		meta:      meta,

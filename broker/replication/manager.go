@@ -3,9 +3,12 @@ package replication
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tributary-io/tributary/broker/cluster"
 	"github.com/tributary-io/tributary/broker/log"
@@ -23,6 +26,20 @@ type Config struct {
 	// ProducerState opens each partition's producer state (broker/txn) when its
 	// log opens. Default nil: no idempotence or transaction checks.
 	ProducerState ProducerStateOpener
+	// ISR receives the leader's ISR changes (the raft controller). Default nil:
+	// a single node, whose ISR never changes.
+	ISR ISRChanger
+	// ReplicaLagMax is replica.lag.time.max.ms: a follower that has not caught
+	// up for this long leaves the ISR. Default 30s.
+	ReplicaLagMax time.Duration
+	// Now is the clock of follower progress. Default time.Now.
+	Now func() time.Time
+}
+
+// ISRChanger proposes a partition's new ISR to the controller; the change is
+// refused unless this node still leads at epoch.
+type ISRChanger interface {
+	AlterISR(topic string, partition, leader, epoch int32, isr []int32) error
 }
 
 // SnapshotSource is what the Manager subscribes to; *cluster.Local has it.
@@ -43,6 +60,16 @@ type Manager struct {
 	// mu serialises reconciliations and Close.
 	mu     sync.Mutex
 	closed bool
+	// fetchers are the running replica fetchers by partition (guarded by mu).
+	fetchers map[log.TopicPartition]*fetcher
+	// brokers is the latest broker table, for fetchers to find leaders.
+	brokers atomic.Pointer[[]cluster.Broker]
+
+	// stop ends the fetchers and the ISR loop; wg waits for them.
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	isrKick  chan struct{}
+	isrStart sync.Once
 }
 
 // partTable is an immutable view of the hosted partitions.
@@ -61,7 +88,14 @@ func NewManager(logs *log.Manager, cfg Config) *Manager {
 	if cfg.LogDefaults == (log.Config{}) {
 		cfg.LogDefaults = log.DefaultConfig()
 	}
-	m := &Manager{logs: logs, cfg: cfg, logger: cfg.Logger}
+	if cfg.ReplicaLagMax == 0 {
+		cfg.ReplicaLagMax = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m := &Manager{logs: logs, cfg: cfg, logger: cfg.Logger, fetchers: map[log.TopicPartition]*fetcher{},
+		stop: make(chan struct{}), isrKick: make(chan struct{}, 1)}
 	m.parts.Store(&partTable{byTP: map[log.TopicPartition]*Partition{}, failed: map[log.TopicPartition]error{}})
 	return m
 }
@@ -107,6 +141,14 @@ func (m *Manager) Reconcile(snap *cluster.Snapshot) {
 	if m.closed || snap == nil {
 		return
 	}
+	brokers := snap.Brokers
+	m.brokers.Store(&brokers)
+	if m.cfg.ISR != nil {
+		m.isrStart.Do(func() {
+			m.wg.Add(1)
+			go m.isrLoop()
+		})
+	}
 	old := m.parts.Load()
 	next := &partTable{
 		byTP:   make(map[log.TopicPartition]*Partition, len(old.byTP)),
@@ -126,7 +168,7 @@ func (m *Manager) Reconcile(snap *cluster.Snapshot) {
 				continue
 			}
 			tp := log.TopicPartition{Topic: topic.Name, Partition: pm.ID}
-			p, err := m.reconcilePartition(old.byTP[tp], tp, topic.ID, pm, cfg)
+			p, err := m.reconcilePartition(old.byTP[tp], tp, topic.ID, pm, cfg, minISROf(topic))
 			if err != nil {
 				m.logger.Error("cannot open partition log", "partition", tp.String(), "err", err)
 				next.failed[tp] = err
@@ -136,6 +178,7 @@ func (m *Manager) Reconcile(snap *cluster.Snapshot) {
 		}
 	}
 	m.parts.Store(next)
+	m.reconcileFetchers(snap, next)
 
 	// Removals run after the swap so new lookups no longer find removed partitions.
 	for tp, p := range old.byTP {
@@ -175,14 +218,14 @@ func (m *Manager) Reconcile(snap *cluster.Snapshot) {
 
 // reconcilePartition returns the Partition for tp in its new state: the existing
 // one updated, or a newly opened one.
-func (m *Manager) reconcilePartition(cur *Partition, tp log.TopicPartition, id cluster.UUID, pm cluster.Partition, cfg log.Config) (*Partition, error) {
+func (m *Manager) reconcilePartition(cur *Partition, tp log.TopicPartition, id cluster.UUID, pm cluster.Partition, cfg log.Config, minISR int) (*Partition, error) {
 	if cur != nil && cur.topicID == id {
 		if cur.log.Config() != cfg {
 			if err := cur.log.SetConfig(cfg); err != nil {
 				m.logger.Error("cannot apply topic config", "partition", tp.String(), "err", err)
 			}
 		}
-		cur.setMeta(pm)
+		cur.setMeta(pm, minISR, m.cfg.Now())
 		return cur, nil
 	}
 	if cur != nil {
@@ -210,7 +253,13 @@ func (m *Manager) reconcilePartition(cur *Partition, tp log.TopicPartition, id c
 	if err != nil {
 		return nil, err
 	}
-	return newPartition(tp, id, l, pm, producers), nil
+	epochs, err := loadEpochs(l)
+	if err != nil {
+		return nil, err
+	}
+	p := newPartition(tp, id, l, pm, producers, m.cfg.NodeID, epochs, m.cfg.Now())
+	p.setMeta(pm, minISR, m.cfg.Now())
+	return p, nil
 }
 
 // Close stops reconciling and marks every partition removed, which wakes their
@@ -223,6 +272,14 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
+	close(m.stop)
+	for tp, f := range m.fetchers {
+		close(f.stop)
+		delete(m.fetchers, tp)
+	}
+	m.mu.Unlock()
+	m.wg.Wait()
+	m.mu.Lock()
 	parts := m.parts.Load().byTP
 	for _, p := range parts {
 		p.markRemoved()
@@ -230,4 +287,90 @@ func (m *Manager) Close() error {
 	// The logs are still open (the log.Manager closes them after this), so the
 	// producer states can take their snapshots for a quick restart.
 	return closeAll(parts)
+}
+
+// minISROf reads a topic's min.insync.replicas (default 1).
+func minISROf(t *cluster.Topic) int {
+	if v, err := strconv.Atoi(t.Configs["min.insync.replicas"]); err == nil && v > 0 {
+		return v
+	}
+	return 1
+}
+
+// brokerAddr is the Kafka address of broker id from the latest metadata.
+func (m *Manager) brokerAddr(id int32) (string, bool) {
+	bs := m.brokers.Load()
+	if bs == nil {
+		return "", false
+	}
+	for _, b := range *bs {
+		if b.ID == id {
+			return net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port))), true
+		}
+	}
+	return "", false
+}
+
+// reconcileFetchers runs one fetcher per partition this node follows, for the
+// current leader and epoch, and stops the others. The caller holds mu.
+func (m *Manager) reconcileFetchers(snap *cluster.Snapshot, t *partTable) {
+	want := map[log.TopicPartition]*Partition{}
+	for tp, p := range t.byTP {
+		leader := p.Leader()
+		if leader != m.cfg.NodeID && leader != cluster.NoLeader {
+			want[tp] = p
+		}
+	}
+	for tp, f := range m.fetchers {
+		p, ok := want[tp]
+		if ok && f.p == p && f.leader == p.Leader() && f.epoch == p.LeaderEpoch() {
+			continue
+		}
+		close(f.stop)
+		delete(m.fetchers, tp)
+	}
+	for tp, p := range want {
+		if _, ok := m.fetchers[tp]; ok {
+			continue
+		}
+		f := &fetcher{p: p, leader: p.Leader(), epoch: p.LeaderEpoch(), stop: make(chan struct{})}
+		m.fetchers[tp] = f
+		m.wg.Add(1)
+		go m.runFetcher(f)
+	}
+}
+
+// isrLoop proposes ISR changes for the partitions this node leads: shrinks
+// when followers fall behind replica.lag.time.max.ms, expansions when they
+// catch up (kicked at once by the fetch path, see KickISR).
+func (m *Manager) isrLoop() {
+	defer m.wg.Done()
+	t := time.NewTicker(max(m.cfg.ReplicaLagMax/4, 50*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+		case <-m.isrKick:
+		}
+		now := m.cfg.Now()
+		for _, p := range m.Partitions() {
+			isr, epoch, ok := p.isrProposal(now, m.cfg.ReplicaLagMax)
+			if !ok {
+				continue
+			}
+			if err := m.cfg.ISR.AlterISR(p.tp.Topic, p.tp.Partition, m.cfg.NodeID, epoch, isr); err != nil {
+				m.logger.Debug("ISR change refused", "partition", p.tp.String(), "isr", fmt.Sprint(isr), "err", err)
+			}
+		}
+	}
+}
+
+// KickISR asks the ISR loop to look now (a follower caught up).
+func (m *Manager) KickISR() {
+	select {
+	case m.isrKick <- struct{}{}:
+	default:
+	}
 }

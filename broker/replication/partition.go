@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tributary-io/tributary/broker/cluster"
 	"github.com/tributary-io/tributary/broker/log"
@@ -53,24 +54,29 @@ type Partition struct {
 	// leader is the current leader's node id, from metadata.
 	leader  atomic.Int32
 	removed atomic.Bool
-	// producers is the producer state (idempotence, transactions); nil when the
-	// Manager has none configured. Check/append/Appended run under appendMu.
-	producers ProducerState
+	// prod holds the producer state (idempotence, transactions); nil inside when
+	// the Manager has none configured. Check/append/Appended run under appendMu;
+	// a follower's truncation replaces it (rebuilt from the log).
+	prod atomic.Pointer[prodBox]
 
 	waitMu  sync.Mutex
 	waiters map[*Waiter]struct{}
+
+	// self is this node; epochs the leader-epoch history; repl the replica
+	// set as a leader sees it (replica.go).
+	self   int32
+	epochs *epochCache
+	repl   replicaState
 }
 
-func newPartition(tp log.TopicPartition, id cluster.UUID, l *log.Log, meta cluster.Partition, producers ProducerState) *Partition {
-	p := &Partition{tp: tp, topicID: id, log: l, waiters: make(map[*Waiter]struct{}), producers: producers}
+func newPartition(tp log.TopicPartition, id cluster.UUID, l *log.Log, meta cluster.Partition, producers ProducerState, self int32, epochs *epochCache, now time.Time) *Partition {
+	p := &Partition{tp: tp, topicID: id, log: l, waiters: make(map[*Waiter]struct{}), self: self, epochs: epochs}
+	p.prod.Store(&prodBox{ps: producers})
 	p.hw.Store(l.EndOffset())
-	p.setMeta(meta)
+	p.repl.followers = map[int32]*followerState{}
+	p.repl.minISR = 1
+	p.setMeta(meta, 1, now)
 	return p
-}
-
-func (p *Partition) setMeta(meta cluster.Partition) {
-	p.leaderEpoch.Store(meta.LeaderEpoch)
-	p.leader.Store(meta.Leader)
 }
 
 // TopicPartition names the partition.
@@ -100,8 +106,8 @@ func (p *Partition) HighWatermark() int64 {
 // is lower or no transaction is open.
 func (p *Partition) LastStableOffset() int64 {
 	hw := p.HighWatermark()
-	if p.producers != nil {
-		if first, ok := p.producers.FirstUnstableOffset(); ok {
+	if p.ps() != nil {
+		if first, ok := p.ps().FirstUnstableOffset(); ok {
 			return min(first, hw)
 		}
 	}
@@ -125,8 +131,8 @@ func (p *Partition) append(batches []byte, fromClient bool) (log.AppendInfo, err
 		return log.AppendInfo{}, fmt.Errorf("append to %s: %w", p.tp, ErrPartitionRemoved)
 	}
 	p.appendMu.Lock()
-	if p.producers != nil {
-		dup, err := p.producers.Check(batches, fromClient)
+	if p.ps() != nil {
+		dup, err := p.ps().Check(batches, fromClient)
 		if err != nil || dup != nil {
 			p.appendMu.Unlock()
 			if err != nil {
@@ -135,16 +141,24 @@ func (p *Partition) append(batches []byte, fromClient bool) (log.AppendInfo, err
 			return *dup, nil
 		}
 	}
-	info, err := p.log.Append(batches, p.leaderEpoch.Load())
+	epoch := p.leaderEpoch.Load()
+	info, err := p.log.Append(batches, epoch)
 	if err == nil {
-		if p.producers != nil {
-			p.producers.Appended(batches, info)
+		if p.ps() != nil {
+			p.ps().Appended(batches, info)
 		}
-		// Single node: every appended record is on every replica there is, so
-		// it is committed at once. Issue 6 moves this to the ISR's acks.
-		p.hw.Store(info.LastOffset + 1)
+		if p.epochs != nil {
+			// The records are written; a failed checkpoint write keeps the entry
+			// in memory and is retried with the next epoch change.
+			_ = p.epochs.assign(epoch, info.BaseOffset)
+		}
 	}
 	p.appendMu.Unlock()
+	if err == nil {
+		// The high watermark moves when the ISR has the records: at once when the
+		// leader is the only in-sync replica (a single node), else as followers fetch.
+		p.maybeAdvanceHW()
+	}
 	if err != nil {
 		if errors.Is(err, log.ErrClosed) && p.removed.Load() {
 			return log.AppendInfo{}, fmt.Errorf("append to %s: %w", p.tp, ErrPartitionRemoved)

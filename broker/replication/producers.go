@@ -30,7 +30,7 @@ type ProducerStateOpener func(tp log.TopicPartition, l *log.Log) (ProducerState,
 
 // ProducerState returns the partition's producer state, or nil when the Manager
 // was configured without one.
-func (p *Partition) ProducerState() ProducerState { return p.producers }
+func (p *Partition) ProducerState() ProducerState { return p.ps() }
 
 // AppendCoordinator appends batches written by the broker itself (transaction
 // markers, the group coordinator's transactional offset commits): like Append,
@@ -42,12 +42,12 @@ func (p *Partition) AppendCoordinator(batches []byte) (log.AppendInfo, error) {
 // closeProducers closes the producer state once no append is running; snapshot
 // on a clean shutdown, not when the log is being deleted.
 func (p *Partition) closeProducers(snapshot bool) error {
-	if p.producers == nil {
+	if p.ps() == nil {
 		return nil
 	}
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
-	if err := p.producers.Close(snapshot); err != nil {
+	if err := p.ps().Close(snapshot); err != nil {
 		return fmt.Errorf("close producer state of %s: %w", p.tp, err)
 	}
 	return nil
@@ -74,4 +74,15 @@ func closeAll(parts map[log.TopicPartition]*Partition) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// prodBox lets the producer state be swapped atomically.
+type prodBox struct{ ps ProducerState }
+
+// ps is the current producer state, or nil.
+func (p *Partition) ps() ProducerState {
+	if b := p.prod.Load(); b != nil {
+		return b.ps
+	}
+	return nil
 }

@@ -64,7 +64,9 @@ type shard struct {
 	partition int32
 	mu        sync.Mutex
 	loaded    bool
-	txns      map[string]Txn
+	// disowned: another node leads the partition now (UnloadPartition).
+	disowned bool
+	txns     map[string]Txn
 }
 
 // New validates cfg (after EnsureDefaults) and returns a coordinator that serves
@@ -246,7 +248,11 @@ func (c *Coordinator) lock(id string) (*shard, error) {
 	s := c.shards[c.Partition(id)]
 	s.mu.Lock()
 	if !s.loaded {
+		disowned := s.disowned
 		s.mu.Unlock()
+		if disowned {
+			return nil, ErrNotCoordinator
+		}
 		c.mu.Lock()
 		stopped := c.stopped
 		c.mu.Unlock()

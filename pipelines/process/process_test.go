@@ -262,7 +262,7 @@ func TestRoute(t *testing.T) {
 		{"no case matches", "    - route:\n        - {when: value.n > 10, to: a}\n", `{"n": 1}`, false, nil, ""},
 		{"default case", "    - route:\n        - {when: value.n > 10, to: a}\n        - to: b\n", `{"n": 1}`, true, []string{"b"}, ""},
 		{"expression: a name", "    - route: 'value.n > 5 ? \"a\" : \"b\"'\n", `{"n": 9}`, true, []string{"a"}, ""},
-		{"expression: a list", "    - route: '[\"b\", \"a\"]'\n", `{}`, true, []string{"b", "a"}, ""},
+		{"expression: a list", "    - route: '[\"b\", \"a\", \"b\"]'\n", `{}`, true, []string{"a", "b"}, ""},
 		{"expression: nil drops", "    - route: 'nil'\n", `{}`, false, nil, ""},
 		{"expression: unknown output", "    - route: '\"c\"'\n", `{}`, false, nil, `route: no output is called "c"`},
 		{"expression: not names", "    - route: '[1]'\n", `{}`, false, nil, "route: want output names, got int in the list"},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/tributary-io/tributary/pipelines/spec"
@@ -95,7 +96,8 @@ func (s *routeStage) apply(c *Chain, m *Message) (bool, error) {
 				return false, fmt.Errorf("route: no output is called %q", n)
 			}
 		}
-		m.outputs = names
+		// Naming an output twice still writes the record once to it.
+		m.outputs = slices.Compact(slices.Sorted(slices.Values(names)))
 		return len(names) > 0, nil
 	}
 	for _, rc := range s.cases {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -90,6 +91,9 @@ func (c *Config) Validate() error {
 	} else if !c.Spec.TopicToTopic() {
 		errs = append(errs, fmt.Errorf("pipeline %s: %w", c.Name, ErrConnectorsNotSupported))
 	}
+	if !instanceRE.MatchString(c.InstanceID) {
+		errs = append(errs, fmt.Errorf("InstanceID %q: use 1 to 100 letters, digits, '.', '_' or '-'", c.InstanceID))
+	}
 	if len(c.Seeds) == 0 {
 		errs = append(errs, errors.New("Seeds is empty"))
 	}
@@ -106,6 +110,9 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// instanceRE is what Kafka accepts in a group.instance.id, shorter.
+var instanceRE = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,100}$`)
 
 // Group is the consumer group of the pipeline called name.
 func Group(name string) string { return "tributary-pipeline-" + name }

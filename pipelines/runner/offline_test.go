@@ -173,7 +173,8 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"valid", Config{Name: "logs", Spec: p, Program: prog, Seeds: []string{"127.0.0.1:9092"}}, nil},
 		{"connector input", Config{Name: "c", Spec: cp, Program: cprog, Seeds: []string{"x"}}, []string{"connector inputs and outputs are not supported yet"}},
-		{"empty", Config{MaxPollRecords: -1, SessionTimeout: -time.Second}, []string{"Name is empty", "Spec and Program are required", "Seeds is empty", "MaxPollRecords = -1", "SessionTimeout = -1s"}},
+		{"empty", Config{MaxPollRecords: -1, SessionTimeout: -time.Second, InstanceID: "a b"},
+			[]string{"Name is empty", "Spec and Program are required", `InstanceID "a b"`, "Seeds is empty", "MaxPollRecords = -1", "SessionTimeout = -1s"}},
 	}
 	for _, c := range cases {
 		_, err := New(c.cfg)

@@ -136,7 +136,9 @@ func (w *worker) runExactlyOnce(ctx context.Context) error {
 		}
 		promise := kgo.AbortingFirstErrPromise(sess.Client())
 		counts, stopErr := w.processBatch(recs, func(r *kgo.Record) {
-			sess.Produce(ctx, r, promise.Promise())
+			// Not ctx: a stop requested now must not fail the batch's
+			// records; the batch is finished and committed first.
+			sess.Produce(context.WithoutCancel(ctx), r, promise.Promise())
 		})
 		produceErr := promise.Err()
 		endCtx, cancel := w.stopContext(ctx)
@@ -192,7 +194,7 @@ func (w *worker) runAtLeastOnce(ctx context.Context) error {
 		}
 		promise := kgo.FirstErrPromise{}
 		counts, stopErr := w.processBatch(recs, func(r *kgo.Record) {
-			cl.Produce(ctx, r, promise.Promise())
+			cl.Produce(context.WithoutCancel(ctx), r, promise.Promise())
 		})
 		if err := promise.Err(); err != nil {
 			cl.AllowRebalance()
