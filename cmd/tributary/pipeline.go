@@ -27,6 +27,12 @@ func runPipeline(ctx context.Context, c *cli, args []string) error {
 	}{
 		{"run", "run one pipeline in the foreground until Ctrl-C", pipelineRun},
 		{"test", "run a pipeline's test file offline and compare with the expected output", pipelineTest},
+		{"list", "list deployed pipelines with their state (REST API)", pipelineList},
+		{"describe", "show a deployed pipeline's manifest and state", pipelineDescribe},
+		{"logs", "show a deployed pipeline's last state and error", pipelineLogs},
+		{"pause", "pause a deployed pipeline", apiSimple("PUT", "/pipelines/%s/pause", "paused")},
+		{"resume", "resume a paused pipeline", apiSimple("PUT", "/pipelines/%s/resume", "resumed")},
+		{"restart", "restart a deployed pipeline from its committed offsets", apiSimple("POST", "/pipelines/%s/restart", "restarted")},
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintln(c.stderr, "Usage: tributary pipeline <action> [flags]\n\nActions:")

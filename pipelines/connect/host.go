@@ -24,7 +24,9 @@ type Host interface {
 type RegistryHost struct{ *plugins.Registry }
 
 // NewSource returns the plugin's supervised source.
-func (h RegistryHost) NewSource(plugin string) (sdk.Source, error) { return h.Registry.NewSource(plugin) }
+func (h RegistryHost) NewSource(plugin string) (sdk.Source, error) {
+	return h.Registry.NewSource(plugin)
+}
 
 // NewSink returns the plugin's supervised sink.
 func (h RegistryHost) NewSink(plugin string) (sdk.Sink, error) { return h.Registry.NewSink(plugin) }

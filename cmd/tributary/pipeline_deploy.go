@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"text/tabwriter"
+)
+
+// The deployed-pipeline actions of `tributary pipeline`, calls of a node's
+// REST API (--server).
+
+func pipelineList(ctx context.Context, c *cli, args []string) error {
+	f, _, err := parseAPIFlags(c, "pipeline list", args, nil)
+	if err != nil {
+		return err
+	}
+	var all []struct {
+		Name   string `json:"name"`
+		State  string `json:"state"`
+		Worker string `json:"worker_id"`
+		Trace  string `json:"trace"`
+	}
+	if _, err := f.client().do(ctx, "GET", "/pipelines?expand=status", nil, &all); err != nil {
+		return err
+	}
+	if f.output != outputTable {
+		return writeStructured(c.stdout, f.output, all)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tWORKER")
+	for _, p := range all {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, p.State, p.Worker)
+	}
+	return tw.Flush()
+}
+
+func pipelineDescribe(ctx context.Context, c *cli, args []string) error {
+	f, rest, err := parseAPIFlags(c, "pipeline describe NAME", args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageErrorf("give one name")
+	}
+	api := f.client()
+	var info struct {
+		Name     string `json:"name"`
+		Manifest string `json:"manifest"`
+		Paused   bool   `json:"paused"`
+	}
+	if _, err := api.do(ctx, "GET", "/pipelines/"+url.PathEscape(rest[0]), nil, &info); err != nil {
+		return err
+	}
+	var st struct {
+		State  string `json:"state"`
+		Worker string `json:"worker_id"`
+		Trace  string `json:"trace"`
+	}
+	if _, err := api.do(ctx, "GET", "/pipelines/"+url.PathEscape(rest[0])+"/status", nil, &st); err != nil {
+		return err
+	}
+	if f.output != outputTable {
+		return writeStructured(c.stdout, f.output, map[string]any{"info": info, "status": st})
+	}
+	fmt.Fprintf(c.stdout, "Name:    %s\nState:   %s\nWorker:  %s\n", info.Name, st.State, st.Worker)
+	if st.Trace != "" {
+		fmt.Fprintf(c.stdout, "Error:   %s\n", st.Trace)
+	}
+	fmt.Fprintf(c.stdout, "Manifest:\n%s\n", info.Manifest)
+	return nil
+}
+
+// pipelineLogs prints the pipeline's last reported state and error: the
+// worker's log lines themselves stay in the log of the node running it.
+func pipelineLogs(ctx context.Context, c *cli, args []string) error {
+	f, rest, err := parseAPIFlags(c, "pipeline logs NAME", args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageErrorf("give one name")
+	}
+	var st struct {
+		State   string `json:"state"`
+		Worker  string `json:"worker_id"`
+		Trace   string `json:"trace"`
+		Updated string `json:"updated"`
+	}
+	if _, err := f.client().do(ctx, "GET", "/pipelines/"+url.PathEscape(rest[0])+"/status", nil, &st); err != nil {
+		return err
+	}
+	if f.output != outputTable {
+		return writeStructured(c.stdout, f.output, st)
+	}
+	fmt.Fprintf(c.stdout, "%s %s state=%s worker=%s", st.Updated, rest[0], st.State, st.Worker)
+	if st.Trace != "" {
+		fmt.Fprintf(c.stdout, " error=%q", st.Trace)
+	}
+	fmt.Fprintf(c.stdout, "\n(the full log is in the log of worker %s)\n", st.Worker)
+	return nil
+}
