@@ -54,6 +54,8 @@ type Config struct {
 	TopicDefaults map[string]string `yaml:"topic_defaults"`
 	// Groups configures the consumer group coordinator.
 	Groups GroupsConfig `yaml:"groups"`
+	// Cluster makes the node a member of a replicated cluster (config_cluster.go).
+	Cluster ClusterSection `yaml:"cluster"`
 	// Security configures TLS, SASL, ACLs and HTTP authentication (config_security.go).
 	Security SecuritySection `yaml:"security"`
 	// Worker configures the connector and pipeline worker (config_worker.go).
@@ -230,6 +232,7 @@ func (c Config) Validate() error {
 		bad("shutdown_timeout=%s: must not be negative", c.ShutdownTimeout)
 	}
 	errs = append(errs, c.Groups.problems()...)
+	errs = append(errs, c.Cluster.problems()...)
 	errs = append(errs, c.Security.problems()...)
 	if _, err := log.ApplyOverrides(log.DefaultConfig(), c.TopicDefaults); err != nil {
 		for _, e := range flatten(err) {
@@ -287,6 +290,7 @@ func (c Config) BrokerConfig(logger *slog.Logger) (broker.Config, error) {
 		DefaultReplicationFactor: c.DefaultReplicationFactor,
 		LogDefaults:              logDefaults,
 		Groups:                   c.Groups.brokerConfig(),
+		Cluster:                  c.Cluster.brokerConfig(),
 		Security:                 c.Security.brokerConfig(),
 		Logger:                   logger,
 	}
