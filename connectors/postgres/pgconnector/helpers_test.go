@@ -72,3 +72,5 @@ func readAll(t testing.TB, src sdk.Source, n int) []sdk.Record {
 	t.Helper()
 	return sdktest.ReadN(t, src, n, 0, 30*time.Second)
 }
+
+func itoaInt(n int) string { return fmt.Sprint(n) }

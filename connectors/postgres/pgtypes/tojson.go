@@ -112,11 +112,13 @@ func isoOffset(text []byte) []byte {
 	switch {
 	case string(off) == "00":
 		return append(append([]byte{}, text[:i]...), 'Z')
-	case len(off) == 2 && isInteger(off):
+	case len(off) == 2 && isDigit(off[0]) && isDigit(off[1]):
 		return append(append([]byte{}, text...), ":00"...)
 	}
 	return text
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // decodeByteaHex decodes bytea's hex output form, "\x0a0b".
 func decodeByteaHex(text []byte) ([]byte, error) {
