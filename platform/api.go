@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -124,7 +125,7 @@ type taskID struct {
 
 func infoOf(s *deploy.Spec) connectorInfo {
 	cfg, _ := connect.Parse(s.Name, s.Config)
-	info := connectorInfo{Name: s.Name, Config: s.Config, Type: s.Config[connect.KeyType]}
+	info := connectorInfo{Name: s.Name, Config: maps.Clone(s.Config), Type: s.Config[connect.KeyType]}
 	info.Config["name"] = s.Name
 	for i := range max(cfg.Tasks, 1) {
 		info.Tasks = append(info.Tasks, taskID{Connector: s.Name, Task: i})
