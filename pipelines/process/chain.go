@@ -104,10 +104,12 @@ type Error struct {
 	Err   error
 }
 
+// Error says which processor failed where, and why.
 func (e *Error) Error() string {
 	return fmt.Sprintf("processor %d (%s at %s): %v", e.Index, e.Type, e.Pos, e.Err)
 }
 
+// Unwrap returns the cause, so errors.Is finds ErrTimeBudget.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Process runs every processor on m, in place. keep is false when a
@@ -165,7 +167,9 @@ type runtimeError struct {
 	cause error
 }
 
+// Error is expr-lang's message.
 func (e *runtimeError) Error() string { return e.msg }
+// Unwrap returns what a function called by the expression failed with.
 func (e *runtimeError) Unwrap() error { return e.cause }
 
 func unwrapRuntime(err error) error {

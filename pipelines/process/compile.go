@@ -91,6 +91,7 @@ func tick(params ...any) (any, error) {
 // call to the time budget check, so no loop can run past it.
 type patcher struct{ uses *uint8 }
 
+// Visit is called by expr-lang for every node, children first.
 func (p *patcher) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.IdentifierNode:

@@ -78,8 +78,10 @@ func isFatal(err error) bool {
 // debug lines are about connections and rebalances, too many to keep.
 type kgoLogger struct{ log *slog.Logger }
 
+// Level asks franz-go for warnings and errors only.
 func (l kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
 
+// Log writes one franz-go line to slog.
 func (l kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	lvl := slog.LevelWarn
 	if level == kgo.LogLevelError {
