@@ -169,6 +169,7 @@ type runtimeError struct {
 
 // Error is expr-lang's message.
 func (e *runtimeError) Error() string { return e.msg }
+
 // Unwrap returns what a function called by the expression failed with.
 func (e *runtimeError) Unwrap() error { return e.cause }
 
