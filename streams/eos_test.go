@@ -162,13 +162,15 @@ func diffCounts(got, want map[string]int64) string {
 }
 
 // groupDone reports whether app's group committed every input offset and
-// (up to the final commit marker) every repartition offset.
+// every repartition offset (up to the final commit marker).
 func groupDone(ctx context.Context, adm *kadm.Client, app, in string, inEnds kadm.ListedOffsets) bool {
 	return groupDoneMode(ctx, adm, app, in, inEnds, false)
 }
 
-// groupDoneMode is groupDone for either mode: without transactions the
-// repartition topic has no trailing commit marker.
+// groupDoneMode is groupDone for either mode. A repartition partition counts
+// as done only once its last stable offset reached its end (every
+// transaction writing to it ended, markers included) and the group
+// committed up to that end, less the trailing marker with transactions.
 func groupDoneMode(ctx context.Context, adm *kadm.Client, app, in string, inEnds kadm.ListedOffsets, atLeastOnce bool) bool {
 	rep := app + "-words-repartition"
 	marker := int64(1)
@@ -179,26 +181,33 @@ func groupDoneMode(ctx context.Context, adm *kadm.Client, app, in string, inEnds
 	if err != nil {
 		return false
 	}
-	repEnds, err := adm.ListCommittedOffsets(ctx, rep)
-	if err != nil {
+	repEnds, err := adm.ListEndOffsets(ctx, rep)
+	if err != nil || repEnds.Error() != nil {
+		return false
+	}
+	repStable, err := adm.ListCommittedOffsets(ctx, rep)
+	if err != nil || repStable.Error() != nil {
 		return false
 	}
 	done := true
 	inEnds.Each(func(o kadm.ListedOffset) {
 		c, ok := offs.Lookup(in, o.Partition)
-		if o.Offset > 0 && (!ok || c.At < o.Offset) {
+		if o.Err != nil || (o.Offset > 0 && (!ok || c.At < o.Offset)) {
 			done = false
 		}
 	})
 	repEnds.Each(func(o kadm.ListedOffset) {
+		stable, ok := repStable.Lookup(rep, o.Partition)
+		if !ok || stable.Offset != o.Offset {
+			done = false
+			return
+		}
 		c, ok := offs.Lookup(rep, o.Partition)
-		// The partition ends with a commit marker, which no record
-		// offset covers.
 		if o.Offset > 0 && (!ok || c.At < o.Offset-marker) {
 			done = false
 		}
 	})
-	return done
+	return done && len(repEnds) > 0
 }
 
 // TestWordCountExactlyOnceWithKills runs word count over 500,000 words in two
