@@ -75,15 +75,22 @@ func (s *Sink) Write(ctx context.Context, records []sdk.Record) error {
 	}
 	// A batch is one implicit transaction: the first error rolls back all.
 	results, err := s.pg.ExecBatch(ctx, batch).ReadAll()
+	// The statement that failed is the first with an error, or the one
+	// after the last result when the error ended the reading.
+	failed := len(results)
 	for k, r := range results {
-		if r.Err != nil && k < len(owners) {
-			return fmt.Errorf("write batch of %d records: record %s", len(records), describeRecord(&records[owners[k]], explainWrite(r.Err)))
+		if r.Err != nil {
+			failed, err = k, r.Err
+			break
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("write batch of %d records: %w", len(records), explainWrite(err))
+	if err == nil {
+		return nil
 	}
-	return nil
+	if failed < len(owners) {
+		return fmt.Errorf("write batch of %d records: record %s", len(records), describeRecord(&records[owners[failed]], explainWrite(err)))
+	}
+	return fmt.Errorf("write batch of %d records: %w", len(records), explainWrite(err))
 }
 
 func describeRecord(r *sdk.Record, err error) string {
@@ -159,10 +166,12 @@ func (s *Sink) plan(ctx context.Context, r *sdk.Record) (statement, error) {
 			if key == nil {
 				return statement{}, fmt.Errorf("a delete event without a key")
 			}
+			row = nil
 		case "t":
 			if !s.truncates {
 				return statement{}, nil
 			}
+			row = nil
 		default:
 			return statement{}, fmt.Errorf("unknown op %q", op)
 		}
