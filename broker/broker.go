@@ -111,7 +111,12 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		Logger:        cfg.Logger.With("scope", "replication"),
 		ProducerState: b.producerStateOpener(),
 	}))
-	b.parts.Subscribe(b.meta)
+	if b.raft == nil {
+		// On a cluster the partitions follow the metadata only once this node
+		// has caught up with the controller (registerSelf): an early, partial
+		// view would set every partition folder aside as unknown.
+		b.parts.Subscribe(b.meta)
+	}
 	b.ready.metadata.Store(true)
 	b.logs.Start(cfg.CleanerInterval)
 	if err := ctx.Err(); err != nil {

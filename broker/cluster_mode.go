@@ -120,6 +120,11 @@ func (b *Broker) registerSelf(ctx context.Context, self cluster.Broker) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+	// Catch up with the controller's metadata before anything reads it.
+	if _, err := b.raft.Status(); err != nil {
+		return fmt.Errorf("catch up with the controller: %w", err)
+	}
+	b.parts.Subscribe(b.meta)
 	b.raft.StartHeartbeats(self)
 	// Internal topics take their replication factor from the registered
 	// brokers, so wait for the expected ones (bounded by ctx).
