@@ -136,7 +136,7 @@ func TestFencedInstanceDropsTasks(t *testing.T) {
 	first, stopFirst := runApp(t, wordCountConfig(addr, app, "same"), in, out)
 	waitFor(t, time.Minute, "the first instance to commit", func() bool { return first.Stats().Commits > 0 })
 
-	second, _ := runApp(t, wordCountConfig(addr, app, "same"), in, out)
+	second, stopSecond := runApp(t, wordCountConfig(addr, app, "same"), in, out)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	// Keep input flowing so the first instance writes and meets the fence.
@@ -150,5 +150,11 @@ func TestFencedInstanceDropsTasks(t *testing.T) {
 	if !errors.Is(err, streams.ErrFenced) {
 		t.Fatalf("first instance: Run returned %v, want ErrFenced", err)
 	}
-	waitFor(t, time.Minute, "the second instance to own the tasks", func() bool { return second.Stats().Tasks > 0 })
+	deadline := time.Now().Add(time.Minute)
+	for second.Stats().Tasks == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the second instance owns no task after a minute; its Run returned %v", stopSecond())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
