@@ -156,8 +156,12 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 // cli runs a tributary command against n and returns its output and exit code.
 func (n *node) cli(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	args = append(args, "--server", n.api)
-	if args[0] == "apply" || args[0] == "delete" {
+	switch args[0] {
+	case "apply", "delete":
+		args = append(args, "--server", n.api, "--bootstrap", n.kafka)
+	case "connector", "pipeline":
+		args = append(args, "--server", n.api)
+	default:
 		args = append(args, "--bootstrap", n.kafka)
 	}
 	cmd := exec.Command(bin, args...)
