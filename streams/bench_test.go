@@ -18,7 +18,7 @@ import (
 // instance against a broker process, with exactly-once on and off. Each
 // iteration is a new application over the same input.
 func BenchmarkWordCount(b *testing.B) {
-	const lines, perLine, vocab, in = 20_000, 10, 5_000, "bench-in"
+	const lines, perLine, vocab, in = 50_000, 10, 5_000, "bench-in"
 	addr := startBroker(b)
 	createTopics(b, addr, 4, false, in)
 	rs, _ := wordInput(in, lines, perLine, vocab, 8)
