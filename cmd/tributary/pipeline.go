@@ -162,7 +162,7 @@ func logStats(log *slog.Logger, msg string, s runner.Stats) {
 		avg = s.LatencySum / time.Duration(s.Batches)
 	}
 	log.Info(msg, "in", s.In, "out", s.Out, "filtered", s.Filtered, "errors", s.Errors,
-		"dead_lettered", s.DeadLettered, "batches", s.Batches, "aborted", s.Aborted,
+		"dead_lettered", s.DeadLettered, "lag", s.Lag, "batches", s.Batches, "aborted", s.Aborted,
 		"batch_latency_avg", avg, "batch_latency_max", s.LatencyMax)
 }
 

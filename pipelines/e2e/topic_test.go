@@ -142,6 +142,7 @@ func TestTopicToTopic(t *testing.T) {
 	cfg := load(t, addr, logsPipeline, "logs-e2e")
 	rn := run(t, cfg)
 	waitFor(t, time.Minute, "600 records processed", func() bool { return rn.r.Stats().In >= 600 })
+	waitFor(t, 10*time.Second, "no lag", func() bool { return rn.r.Stats().Lag == 0 })
 	if err := rn.stop(t); err != nil {
 		t.Fatalf("Run after cancel = %v, want nil", err)
 	}

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -195,5 +196,27 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if Group("x") != "tributary-pipeline-x" {
 		t.Error(Group("x"))
+	}
+}
+
+func TestLagTracker(t *testing.T) {
+	l := newLagTracker()
+	fetch := func(topic string, partition int32, lso, hwm int64, offsets ...int64) kgo.Fetches {
+		p := kgo.FetchPartition{Partition: partition, LastStableOffset: lso, HighWatermark: hwm}
+		for _, o := range offsets {
+			p.Records = append(p.Records, &kgo.Record{Topic: topic, Partition: partition, Offset: o})
+		}
+		return kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: topic, Partitions: []kgo.FetchPartition{p}}}}}
+	}
+	l.observe(fetch("a", 0, 100, 120, 10, 11)) // 88 behind the stable end
+	l.observe(fetch("a", 1, -1, 50, 39))       // no stable offset: the high watermark
+	l.observe(fetch("b", 0, 5, 5))             // no records: no news
+	l.observe(fetch("a", 0, 100, 120, 98, 99)) // caught up
+	if got := l.total(); got != 10 {
+		t.Fatalf("lag = %d, want 0 + 10", got)
+	}
+	l.forget(context.Background(), nil, map[string][]int32{"a": {1}})
+	if got := l.total(); got != 0 {
+		t.Fatalf("lag after revoking a[1] = %d, want 0", got)
 	}
 }

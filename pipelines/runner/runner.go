@@ -19,6 +19,9 @@ import (
 type Runner struct {
 	cfg   Config
 	stats counters
+	// lags holds each consumer's lag tracker; set by Run, read by Stats.
+	mu   sync.Mutex
+	lags []*lagTracker
 }
 
 // New validates cfg (after EnsureDefaults) and returns a runner.
@@ -49,6 +52,10 @@ type Stats struct {
 	// LatencySum and LatencyMax measure batches from the poll that returned
 	// them to their commit.
 	LatencySum, LatencyMax time.Duration
+	// Lag is the consumers' lag: records between the last polled record of
+	// each partition they read and the partition's end, as of the last
+	// fetch that returned records.
+	Lag int64
 }
 
 // counters are Stats as atomics, added to by every consumer.
@@ -81,7 +88,14 @@ func (c *counters) commit(b batchCounts, latency time.Duration) {
 // Stats returns the counters. It is safe to call while Run runs.
 func (r *Runner) Stats() Stats {
 	c := &r.stats
+	var lag int64
+	r.mu.Lock()
+	for _, l := range r.lags {
+		lag += l.total()
+	}
+	r.mu.Unlock()
 	return Stats{
+		Lag: lag,
 		In: c.in.Load(), Out: c.out.Load(), Filtered: c.filtered.Load(),
 		Errors: c.errors.Load(), DeadLettered: c.deadLettered.Load(),
 		Batches: c.batches.Load(), Aborted: c.aborted.Load(),
@@ -105,12 +119,19 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer cancel(nil)
 	n := r.cfg.Spec.Parallelism
 	errs := make([]error, n)
-	var wg sync.WaitGroup
+	workers := make([]*worker, n)
+	r.mu.Lock()
+	r.lags = r.lags[:0]
 	for i := range n {
+		workers[i] = r.newWorker(i)
+		r.lags = append(r.lags, workers[i].lag)
+	}
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	for i, w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := r.newWorker(i)
 			if err := w.run(ctx); err != nil {
 				errs[i] = fmt.Errorf("consumer %d: %w", i, err)
 				cancel(errs[i])

@@ -25,6 +25,7 @@ type worker struct {
 	// Offline processes, to the output name).
 	byName map[string]string
 	all    []string // every output topic, for records not routed
+	lag    *lagTracker
 }
 
 func (r *Runner) newWorker(i int) *worker {
@@ -32,6 +33,7 @@ func (r *Runner) newWorker(i int) *worker {
 		r: r, index: i, chain: r.cfg.Program.NewChain(),
 		log:    r.cfg.Logger.With("pipeline", r.cfg.Name, "consumer", i),
 		byName: map[string]string{},
+		lag:    newLagTracker(),
 	}
 	for _, o := range r.cfg.Spec.Outputs {
 		dest := o.Topic
@@ -73,6 +75,8 @@ func (w *worker) opts() []kgo.Opt {
 		kgo.InstanceID(w.member()),
 		kgo.SessionTimeout(cfg.SessionTimeout),
 		kgo.WithLogger(kgoLogger{w.log}),
+		kgo.OnPartitionsRevoked(w.lag.forget),
+		kgo.OnPartitionsLost(w.lag.forget),
 	}
 	return append(opts, cfg.ClientOpts...)
 }
@@ -127,6 +131,7 @@ func (w *worker) runExactlyOnce(ctx context.Context) error {
 		if err := w.fetchErrors(fetches); err != nil {
 			return err
 		}
+		w.lag.observe(fetches)
 		recs := fetches.Records()
 		if len(recs) == 0 {
 			continue
@@ -187,6 +192,7 @@ func (w *worker) runAtLeastOnce(ctx context.Context) error {
 			cl.AllowRebalance()
 			return err
 		}
+		w.lag.observe(fetches)
 		recs := fetches.Records()
 		if len(recs) == 0 {
 			cl.AllowRebalance()
