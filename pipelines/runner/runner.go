@@ -96,7 +96,7 @@ func (r *Runner) Stats() Stats {
 	r.mu.Unlock()
 	return Stats{
 		Lag: lag,
-		In: c.in.Load(), Out: c.out.Load(), Filtered: c.filtered.Load(),
+		In:  c.in.Load(), Out: c.out.Load(), Filtered: c.filtered.Load(),
 		Errors: c.errors.Load(), DeadLettered: c.deadLettered.Load(),
 		Batches: c.batches.Load(), Aborted: c.aborted.Load(),
 		LatencySum: time.Duration(c.latencySum.Load()), LatencyMax: time.Duration(c.latencyMax.Load()),
