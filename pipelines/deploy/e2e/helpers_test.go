@@ -121,7 +121,7 @@ func startNode(t *testing.T, dataDir, kafka, api, config string) *node {
 		kafka, api = freeAddr(t), freeAddr(t)
 	}
 	args := []string{"serve", "--data-dir", dataDir, "--listeners", kafka, "--http-addr", api,
-		"--plugin-dir", plugins, "--groups-initial-rebalance-delay", "0s", "--shutdown-timeout", "5s"}
+		"--plugin-dir", plugins, "--groups-initial-rebalance-delay", "0s", "--groups-min-session-timeout", "1s", "--shutdown-timeout", "5s"}
 	if config != "" {
 		f := filepath.Join(dataDir, "..", "node.yaml")
 		if err := os.WriteFile(f, []byte(config), 0o644); err != nil {
