@@ -89,6 +89,14 @@ func authzSteps() map[int16]authzStep {
 		61: authzDescribeProducers,
 		65: authzDescribeTransactions,
 		66: authzListTransactions,
+		// Replication and reassignment APIs (issue 6): consumers ask
+		// OffsetForLeaderEpoch with DESCRIBE on the topic, followers with
+		// CLUSTER_ACTION; leader elections and reassignments are cluster ALTER,
+		// listing reassignments cluster DESCRIBE.
+		23: authzOffsetForLeaderEpoch,
+		43: clusterStep(opAlter),
+		45: clusterStep(opAlter),
+		46: clusterStep(opDescribe),
 	}
 }
 

@@ -559,3 +559,26 @@ func containsString(list []string, s string) bool {
 	}
 	return false
 }
+
+func authzOffsetForLeaderEpoch(z *authz) (kmsg.Response, error) {
+	req := z.r.Msg.(*kmsg.OffsetForLeaderEpochRequest)
+	if req.ReplicaID >= 0 {
+		if !z.ok(opClusterAction, auth.Cluster()) {
+			return z.deny(clusterDenied)
+		}
+		return z.serve()
+	}
+	return filtered(z, &req.Topics,
+		func(t kmsg.OffsetForLeaderEpochRequestTopic) bool { return z.ok(opDescribe, auth.Topic(t.Topic)) },
+		func(r kmsg.Response, t kmsg.OffsetForLeaderEpochRequestTopic) {
+			resp := r.(*kmsg.OffsetForLeaderEpochResponse)
+			rt := kmsg.NewOffsetForLeaderEpochResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+				rp.Partition, rp.ErrorCode = p.Partition, topicDenied
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		})
+}
