@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/tributary-io/tributary/broker/log"
@@ -27,13 +28,17 @@ const (
 
 // conn is one client connection. The reader goroutine (serve) reads, decodes and
 // handles requests one at a time, in order, and queues each encoded response; the
-// writer goroutine sends them in the same order.
+// writer goroutine sends them in the same order. When the writer is idle the
+// reader writes a small answer itself (see send).
 type conn struct {
 	s    *Server
 	nc   net.Conn
 	info ConnInfo
 
 	out chan *outFrame
+	// queued counts frames handed to the writer and not yet written. Only the
+	// reader adds to it, so when the reader sees zero the writer is idle.
+	queued atomic.Int32
 	// free recycles response buffers from the writer back to the reader.
 	free chan []byte
 	// reqBuf is the reader's reusable frame buffer. Reuse is safe because the
@@ -96,6 +101,8 @@ func (c *conn) serve() {
 	switch {
 	case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrDeadlineExceeded):
 		c.s.logger.Debug("connection closed", "conn", c.info.ID, "remote", c.info.RemoteAddr, "err", err)
+	case errors.Is(err, errWriteFailed):
+		c.s.logger.Debug("write failed; connection closed", "conn", c.info.ID, "remote", c.info.RemoteAddr, "err", err)
 	case errors.Is(err, errHandlerPanic):
 		c.s.logger.Error("closing connection after a handler panic", "conn", c.info.ID, "remote", c.info.RemoteAddr, "err", err)
 	case isProtocolError(err):
@@ -140,9 +147,35 @@ func (c *conn) readLoop() error {
 			return err
 		}
 		if f != nil {
-			c.out <- f
+			if err := c.send(f); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+// errWriteFailed marks an answer the reader could not write itself: the
+// client went away, which is logged like a hang-up, not as a broker problem.
+var errWriteFailed = errors.New("kafka: write answer")
+
+// send answers with f. When the writer has nothing queued or in progress and f
+// needs no sendfile, the reader writes f itself: waking the writer goroutine
+// for every answer was a visible share of the broker's CPU at a few thousand
+// produce requests a second. Otherwise f joins the writer's queue, behind the
+// answers still being written, so answers keep their order; large fetches go
+// to the writer so the reader can take the next request meanwhile.
+func (c *conn) send(f *outFrame) error {
+	if c.queued.Load() > 0 || f.regionBytes() > copyBelowBytes {
+		c.queued.Add(1)
+		c.out <- f
+		return nil
+	}
+	err := c.writeFrame(f)
+	c.recycle(f)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errWriteFailed, err)
+	}
+	return nil
 }
 
 // readFrame reads the next n-byte request. Small frames reuse the connection's
@@ -231,14 +264,20 @@ func (c *conn) writeLoop() {
 				c.nc.Close()
 			}
 		}
-		if f.release != nil {
-			f.release()
-		}
-		if cap(f.buf) <= keepBufferMax {
-			select {
-			case c.free <- f.buf:
-			default:
-			}
+		c.recycle(f)
+		c.queued.Add(-1)
+	}
+}
+
+// recycle releases what a written frame holds and keeps its buffer for reuse.
+func (c *conn) recycle(f *outFrame) {
+	if f.release != nil {
+		f.release()
+	}
+	if cap(f.buf) <= keepBufferMax {
+		select {
+		case c.free <- f.buf:
+		default:
 		}
 	}
 }
