@@ -272,7 +272,7 @@ func TestReadmeShowsExamples(t *testing.T) {
 			t.Errorf("README.md does not show examples/%s as it is", f)
 		}
 	}
-	if !strings.Contains(string(readme), "coming with issue #8") {
-		t.Error("README.md does not mark the postgres connector as coming with issue #8")
+	if !strings.Contains(string(readme), "`postgres` CDC connector\nof issue #8") {
+		t.Error("README.md does not say where the postgres connector comes from")
 	}
 }

@@ -107,6 +107,12 @@ func TestLintCommand(t *testing.T) {
 		!strings.Contains(stderr, "note: 3 connector config(s) were checked for structure only") {
 		t.Errorf("examples: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
+	// The README's examples, connector configs included, are valid for the
+	// plugins themselves.
+	stdout, stderr, code = runCLI(t, "lint", "--plugin-dir", pluginDir, "../examples")
+	if code != 0 || !strings.Contains(stdout, "ok: 4 manifest(s)") || strings.Contains(stderr, "note:") {
+		t.Errorf("examples with plugins: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
 }
 
 // TestPipelineRunCommand: `tributary pipeline run` creates the file's

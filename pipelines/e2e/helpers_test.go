@@ -21,7 +21,7 @@ import (
 )
 
 // binPath is the tributary binary TestMain builds once, and pluginDir a
-// directory with the file connector plugin.
+// directory with the file and postgres connector plugins.
 var binPath, pluginDir string
 
 func TestMain(m *testing.M) {
@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 	for _, b := range []struct{ out, pkg string }{
 		{binPath, "../../cmd/tributary"},
 		{filepath.Join(pluginDir, "file"), "../../connectors/file"},
+		{filepath.Join(pluginDir, "postgres"), "../../connectors/postgres"},
 	} {
 		build := exec.Command("go", "build", "-o", b.out, b.pkg)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
