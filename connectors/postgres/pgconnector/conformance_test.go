@@ -32,6 +32,7 @@ var invalidSource = []sdktest.InvalidConfig{
 // suite's reopen); TestResumeBehindConfirmed checks the clear error a
 // real reopen behind the confirmed LSN gets.
 func TestSourceConformance(t *testing.T) {
+	t.Parallel()
 	for _, perRow := range []bool{false, true} {
 		t.Run(fmt.Sprintf("txn-per-row=%v", perRow), func(t *testing.T) {
 			sdktest.RunSourceSuite(t, target, sdktest.SourceSuite{
@@ -67,6 +68,7 @@ func TestSourceConformance(t *testing.T) {
 // than once and expects every value kept in order, which is appending,
 // not upserting (upserts are tested in sink_test.go).
 func TestSinkConformance(t *testing.T) {
+	t.Parallel()
 	sdktest.RunSinkSuite(t, target, sdktest.SinkSuite{
 		Setup: func(t *testing.T) sdktest.SinkFixture {
 			srv := pg.Server(t)

@@ -225,7 +225,7 @@ func (d *decoder) row(ctx context.Context, rel *relation, op byte, before, after
 			return fmt.Errorf("%s at %s: %w", rel.table, lsn, err)
 		}
 	}
-	if ok, err := d.delivers(rel.table, keyVals); err != nil || !ok {
+	if ok, err := d.delivers(ctx, rel.table, keyVals); err != nil || !ok {
 		return err
 	}
 	var beforeJSON, afterJSON []byte
@@ -256,7 +256,7 @@ func (d *decoder) truncate(ctx context.Context, relID uint32, lsn pgoutput.LSN) 
 	if !rel.captured {
 		return nil
 	}
-	if ok, err := d.delivers(rel.table, nil); err != nil || !ok {
+	if ok, err := d.delivers(ctx, rel.table, nil); err != nil || !ok {
 		return err
 	}
 	value := d.env.appendEvent(nil, opTruncate, nil, nil, d.source(rel.table, lsn))
@@ -266,11 +266,11 @@ func (d *decoder) truncate(ctx context.Context, relID uint32, lsn pgoutput.LSN) 
 
 // delivers applies the snapshot filter: false for a change the snapshot
 // rows already reflect.
-func (d *decoder) delivers(t tableName, key []string) (bool, error) {
+func (d *decoder) delivers(ctx context.Context, t tableName, key []string) (bool, error) {
 	if d.snap == nil {
 		return true, nil
 	}
-	return d.snap.delivers(t, key, d.begin.FinalLSN, d.after)
+	return d.snap.delivers(ctx, t, key, d.begin.FinalLSN, d.after)
 }
 
 func (d *decoder) source(t tableName, lsn pgoutput.LSN) sourceInfo {

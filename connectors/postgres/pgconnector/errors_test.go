@@ -34,6 +34,7 @@ func openErr(t *testing.T, ctx context.Context, raw map[string]string, pos sdk.P
 // TestOpenErrors checks that each bad setup fails Open with an error that
 // says what is wrong and what to do.
 func TestOpenErrors(t *testing.T) {
+	t.Parallel()
 	srv := pg.Server(t)
 	db := srv.NewDatabase(t)
 	conn := srv.Connect(t, db)
@@ -45,7 +46,7 @@ func TestOpenErrors(t *testing.T) {
 	src := sdktest.OpenSource(t, target, dropped, nil)
 	pos := readAll(t, src, 1)[0].Position
 	src.Close()
-	pgtest.Exec(t, conn, "SELECT pg_drop_replication_slot('"+dropped["slot.name"]+"')")
+	pgtest.DropSlot(t, conn, dropped["slot.name"])
 
 	cases := []struct {
 		name  string
@@ -95,6 +96,7 @@ func checkErr(t *testing.T, err error, want []string) {
 
 // TestNoLogicalDecoding runs against a server with wal_level=replica.
 func TestNoLogicalDecoding(t *testing.T) {
+	t.Parallel()
 	pg.Server(t)
 	srv, err := pgtest.Start(pgtest.Options{WalLevel: "replica"})
 	if err != nil {
@@ -110,6 +112,7 @@ func TestNoLogicalDecoding(t *testing.T) {
 // TestResumeBehindConfirmed reopens at a position older than what was
 // committed and confirmed: the slot cannot replay it.
 func TestResumeBehindConfirmed(t *testing.T) {
+	t.Parallel()
 	srv := pg.Server(t)
 	db := srv.NewDatabase(t)
 	conn := srv.Connect(t, db)
@@ -137,6 +140,7 @@ func TestResumeBehindConfirmed(t *testing.T) {
 
 // TestSlotBusy opens a second source on a slot in use.
 func TestSlotBusy(t *testing.T) {
+	t.Parallel()
 	srv := pg.Server(t)
 	db := srv.NewDatabase(t)
 	pgtest.Exec(t, srv.Connect(t, db), "CREATE TABLE t (id int PRIMARY KEY)")

@@ -1,6 +1,7 @@
 package pgconnector
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -129,12 +130,12 @@ func (s *snapPos) tableIndex(t tableName) int {
 
 // keyAfter reports whether key a sorts after key b in table t, as the
 // table's primary key orders them.
-type keyAfter func(t tableName, a, b []string) (bool, error)
+type keyAfter func(ctx context.Context, t tableName, a, b []string) (bool, error)
 
 // delivers reports whether a change to the row with key in table t,
 // committed at commit, must be delivered: whether the attempt that read
 // that row's range did so before commit.
-func (s *snapPos) delivers(t tableName, key []string, commit pgoutput.LSN, after keyAfter) (bool, error) {
+func (s *snapPos) delivers(ctx context.Context, t tableName, key []string, commit pgoutput.LSN, after keyAfter) (bool, error) {
 	if commit >= s.lastLSN() {
 		return true, nil
 	}
@@ -147,7 +148,7 @@ func (s *snapPos) delivers(t tableName, key []string, commit pgoutput.LSN, after
 		a := &s.Attempts[i]
 		starts := a.Table < idx || (a.Table == idx && a.Key == nil)
 		if a.Table == idx && a.Key != nil && key != nil {
-			ok, err := after(t, key, a.Key)
+			ok, err := after(ctx, t, key, a.Key)
 			if err != nil {
 				return false, err
 			}

@@ -58,6 +58,7 @@ func tableText(t *testing.T, conn *pgconn.PgConn, sql string) string {
 // TestSinkUpsert applies Debezium events and flat rows by key, twice: the
 // second time changes nothing.
 func TestSinkUpsert(t *testing.T) {
+	t.Parallel()
 	srv := pg.Server(t)
 	db := srv.NewDatabase(t)
 	conn := srv.Connect(t, db)
@@ -88,6 +89,7 @@ func TestSinkUpsert(t *testing.T) {
 // TestSinkBatchIsOneTransaction: a failing record leaves the whole batch
 // unapplied and names the record.
 func TestSinkBatchIsOneTransaction(t *testing.T) {
+	t.Parallel()
 	srv := pg.Server(t)
 	db := srv.NewDatabase(t)
 	conn := srv.Connect(t, db)
@@ -106,6 +108,7 @@ func TestSinkBatchIsOneTransaction(t *testing.T) {
 // TestSinkAutoCreate creates the table from the first record and adds
 // columns for new fields.
 func TestSinkAutoCreate(t *testing.T) {
+	t.Parallel()
 	srv := pg.Server(t)
 	db := srv.NewDatabase(t)
 	conn := srv.Connect(t, db)
@@ -138,6 +141,7 @@ func TestSinkAutoCreate(t *testing.T) {
 
 // TestSinkTruncate applies op t only when enabled.
 func TestSinkTruncate(t *testing.T) {
+	t.Parallel()
 	srv := pg.Server(t)
 	db := srv.NewDatabase(t)
 	conn := srv.Connect(t, db)
@@ -156,6 +160,7 @@ func TestSinkTruncate(t *testing.T) {
 }
 
 func TestSinkErrors(t *testing.T) {
+	t.Parallel()
 	srv := pg.Server(t)
 	db := srv.NewDatabase(t)
 	conn := srv.Connect(t, db)

@@ -219,25 +219,23 @@ type keyComparer struct {
 	info map[tableName]*tableInfo
 }
 
-func (k *keyComparer) after(ctx context.Context) keyAfter {
-	return func(t tableName, a, b []string) (bool, error) {
-		info, ok := k.info[t]
-		if !ok {
-			var err error
-			if info, err = k.cat.table(ctx, t); err != nil {
-				return false, err
-			}
-			k.info[t] = info
+func (k *keyComparer) after(ctx context.Context, t tableName, a, b []string) (bool, error) {
+	info, ok := k.info[t]
+	if !ok {
+		var err error
+		if info, err = k.cat.table(ctx, t); err != nil {
+			return false, err
 		}
-		if len(a) != len(info.key) || len(b) != len(info.key) {
-			return false, fmt.Errorf("compare keys of %s: %d and %d values for a key of %d columns", t, len(a), len(b), len(info.key))
-		}
-		rows, err := exec(ctx, k.conn, "SELECT ROW("+keyLiterals(info, a)+") > ROW("+keyLiterals(info, b)+")")
-		if err != nil {
-			return false, fmt.Errorf("compare keys of %s: %w", t, err)
-		}
-		return len(rows) == 1 && string(rows[0][0]) == "t", nil
+		k.info[t] = info
 	}
+	if len(a) != len(info.key) || len(b) != len(info.key) {
+		return false, fmt.Errorf("compare keys of %s: %d and %d values for a key of %d columns", t, len(a), len(b), len(info.key))
+	}
+	rows, err := exec(ctx, k.conn, "SELECT ROW("+keyLiterals(info, a)+") > ROW("+keyLiterals(info, b)+")")
+	if err != nil {
+		return false, fmt.Errorf("compare keys of %s: %w", t, err)
+	}
+	return len(rows) == 1 && string(rows[0][0]) == "t", nil
 }
 
 // itoa is strconv.Itoa for uint32 OIDs.

@@ -18,6 +18,7 @@ import (
 // the table's final state, no change is delivered twice and every change
 // after the snapshot's LSN is delivered.
 func TestSnapshotThenStream(t *testing.T) {
+	t.Parallel()
 	const rows = 50_000
 	srv := pg.Server(t)
 	db := srv.NewDatabase(t)
@@ -41,7 +42,7 @@ func TestSnapshotThenStream(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d streamed events after %v", streamed, time.Since(start))
 		}
-		for _, r := range read(t, src, 1000) {
+		for _, r := range read(t, src, 1000, time.Second) {
 			if err := c.Add(r); err != nil {
 				t.Fatal(err)
 			}
@@ -81,6 +82,7 @@ func TestSnapshotThenStream(t *testing.T) {
 // committed position. The committed events replay to the table, with no
 // change twice and none missing.
 func TestSnapshotResume(t *testing.T) {
+	t.Parallel()
 	const rows = 6000
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -110,7 +112,7 @@ func TestSnapshotResume(t *testing.T) {
 			streaming++
 		}
 		// Commit a random prefix of what was read, then "crash".
-		recs := read(t, src, 100+rng.IntN(3000))
+		recs := read(t, src, 100+rng.IntN(3000), 300*time.Millisecond)
 		keep := rng.IntN(len(recs) + 1)
 		for _, r := range recs[:keep] {
 			if err := c.Add(r); err != nil {
@@ -155,11 +157,11 @@ func isSnapshotting(t testing.TB, pos sdk.Position) bool {
 	return p.Snap != nil && !p.Snap.Done
 }
 
-// read reads up to n records, waiting up to a second for the first.
-func read(t testing.TB, src sdk.Source, n int) []sdk.Record {
+// read reads up to n records, for at most wait.
+func read(t testing.TB, src sdk.Source, n int, wait time.Duration) []sdk.Record {
 	t.Helper()
 	var out []sdk.Record
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(wait)
 	for len(out) < n && time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		recs, err := src.Read(ctx, n-len(out))
@@ -180,7 +182,7 @@ func drainUntilRow(t testing.TB, src sdk.Source, c *cdccheck.Checker, id int) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		for _, r := range read(t, src, 1000) {
+		for _, r := range read(t, src, 1000, time.Second) {
 			if err := c.Add(r); err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,11 @@ import (
 	"github.com/tributary-io/tributary/sdk"
 )
 
+// opTimeout bounds each statement on the auxiliary connection made during
+// Read: those must not use Read's context, whose deadline is about waiting
+// for changes, because an interrupted statement breaks the connection.
+const opTimeout = time.Minute
+
 // slotBusyWait bounds how long Open waits for a slot still held by a
 // previous session (a killed plugin's walsender that has not noticed yet).
 const slotBusyWait = 20 * time.Second
@@ -37,6 +42,9 @@ type Source struct {
 	dec     *decoder
 	pending []sdk.Record
 	lastHB  time.Time
+	// failed is sticky: after a failure mid-stream the decoder's state is
+	// unknown, so every later Read fails too and the host reopens.
+	failed error
 }
 
 var (
@@ -118,7 +126,7 @@ func (s *Source) Open(ctx context.Context, cfg sdk.Config, pos sdk.Position) err
 	}
 	cmp := &keyComparer{conn: s.aux, cat: s.cat, info: map[tableName]*tableInfo{}}
 	s.dec = &decoder{env: env, cat: s.cat, log: s.log, captured: captured, tombstones: cfg.Bool("tombstones.on.delete"),
-		after: cmp.after(context.Background()), resume: pgoutput.LSN(p.Resume), skipTx: pgoutput.LSN(p.Tx), skipCt: p.N, snap: p.Snap}
+		after: cmp.after, resume: pgoutput.LSN(p.Resume), skipTx: pgoutput.LSN(p.Tx), skipCt: p.N, snap: p.Snap}
 
 	if err := s.startReplication(ctx, repl, pgoutput.LSN(p.Resume)); err != nil {
 		return err
@@ -202,8 +210,22 @@ func (s *Source) startReplication(ctx context.Context, repl *pgconn.PgConn, from
 
 // Read returns snapshot rows until the snapshot is read, then changes.
 func (s *Source) Read(ctx context.Context, max int) ([]sdk.Record, error) {
+	if s.failed != nil {
+		return nil, s.failed
+	}
+	recs, err := s.read(ctx, max)
+	if err != nil {
+		s.failed = fmt.Errorf("postgres source: %w (reopen to resume)", err)
+		return nil, s.failed
+	}
+	return recs, nil
+}
+
+func (s *Source) read(ctx context.Context, max int) ([]sdk.Record, error) {
 	if len(s.pending) == 0 && s.snap != nil {
-		recs, done, err := s.snap.next(ctx, max)
+		opCtx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		recs, done, err := s.snap.next(opCtx, max)
+		cancel()
 		if err != nil {
 			return nil, err
 		}
@@ -264,7 +286,10 @@ func (s *Source) fill(ctx context.Context, max int) error {
 		if !ok {
 			return s.stream.err
 		}
-		if err := dec.handle(ctx, it); err != nil {
+		opCtx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		err := dec.handle(opCtx, it)
+		cancel()
+		if err != nil {
 			return err
 		}
 	}

@@ -81,6 +81,7 @@ func typesInsert(id int, null bool) string {
 // and of a streamed row, and that the sink writes it back to the same type
 // in another database so that the two tables compare equal.
 func TestTypesRoundTrip(t *testing.T) {
+	t.Parallel()
 	srv := pg.Server(t)
 	dbA, dbB := srv.NewDatabase(t), srv.NewDatabase(t)
 	a, b := srv.Connect(t, dbA), srv.Connect(t, dbB)

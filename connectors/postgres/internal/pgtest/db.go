@@ -62,6 +62,24 @@ func (s *Server) dropDatabase(ctx context.Context, conn *pgconn.PgConn, name str
 	}
 }
 
+// DropSlot drops a replication slot, waiting (up to 30s) for the session
+// that used it to end: a walsender notices its client is gone only when it
+// next reads.
+func DropSlot(t testing.TB, conn *pgconn.PgConn, slot string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := conn.Exec(context.Background(), "SELECT pg_drop_replication_slot("+quoteLiteral(slot)+")").ReadAll()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pgtest: drop slot %s: %v", slot, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Connect opens a connection to database db as the superuser, closed at
 // cleanup.
 func (s *Server) Connect(t testing.TB, db string) *pgconn.PgConn {
