@@ -67,7 +67,7 @@ func TestSnapshotFilter(t *testing.T) {
 		{c, nil, 299, false},
 		{c, nil, 300, true},
 		{tableName{"public", "new"}, []string{"1"}, 101, true}, // never snapshotted
-		{a, []string{"11"}, 300, true},                          // past every attempt
+		{a, []string{"11"}, 300, true},                         // past every attempt
 	}
 	for _, tc := range cases {
 		got, err := s.delivers(context.Background(), tc.table, tc.key, tc.commit, after)
