@@ -3,8 +3,13 @@
 # Under CI=true a dependency that cannot be installed fails the run; it is never skipped.
 set -uo pipefail
 
+# PostgreSQL server binaries for the postgres connector's tests
+# (connectors/postgres/internal/pgtest runs initdb and postgres from them).
+have_postgres() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
+
 need=()
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
+have_postgres || need+=(postgresql)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -20,6 +25,7 @@ fi
 
 missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+have_postgres || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: could not install: ${missing[*]}" >&2
   if [ "${CI:-}" = "true" ]; then exit 1; fi
