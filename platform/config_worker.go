@@ -2,6 +2,8 @@ package platform
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tributary-io/tributary/plugins"
@@ -43,4 +45,27 @@ func (s WorkerSection) problems() []error {
 		return []error{fmt.Errorf("worker.session_timeout=%s: must be at least 1s", s.SessionTimeout)}
 	}
 	return nil
+}
+
+// workerSettings are the worker: keys as environment variables and flags.
+// The plugin directory and worker id have the short flags --plugin-dir and
+// --worker-id.
+func workerSettings() []setting {
+	return []setting{
+		{key: "worker.disabled", usage: "run no connector/pipeline worker on this node", isBool: true,
+			set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("worker.disabled %q: want true or false", v)
+				}
+				c.Worker.Disabled = b
+				return nil
+			}},
+		{key: "worker.plugin_dir", flag: "plugin-dir", usage: "directory of connector plugin binaries (default ./bin/plugins)",
+			set: func(c *Config, v string) error { c.Worker.PluginDir = strings.TrimSpace(v); return nil }},
+		{key: "worker.id", flag: "worker-id", usage: "this node's worker id, unique among live workers (default node-<node_id>)",
+			set: func(c *Config, v string) error { c.Worker.ID = strings.TrimSpace(v); return nil }},
+		{key: "worker.session_timeout", usage: "how long a dead worker's tasks wait before they move (default 10s)",
+			set: durationSetting("worker.session_timeout", func(c *Config, d time.Duration) { c.Worker.SessionTimeout = d })},
+	}
 }

@@ -285,7 +285,9 @@ func TestMetricsUnderLoad(t *testing.T) {
 	idle.Close()
 
 	checkSeries(t, final)
-	checkLabels(t, final, map[string]bool{"orders": true, "clicks": true, "__consumer_offsets": true, "__transaction_state": true})
+	// The node's worker creates its internal topics at start-up.
+	checkLabels(t, final, map[string]bool{"orders": true, "clicks": true, "__consumer_offsets": true, "__transaction_state": true,
+		"__tributary_configs": true, "__tributary_status": true, "__tributary_offsets": true})
 	t.Run("deploy assets use exposed series", func(t *testing.T) { checkDeployAssets(t, final) })
 }
 

@@ -24,11 +24,6 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	// --plugin-dir and --worker-id configure the node's worker (worker.go).
-	pluginDir, workerID, args, err := takeWorkerFlags(args)
-	if err != nil {
-		return err
-	}
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -39,12 +34,6 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	cfg, err := platform.Load(platform.Sources{Env: c.env, Flags: fs})
 	if err != nil {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
-	}
-	if pluginDir != "" {
-		cfg.Worker.PluginDir = pluginDir
-	}
-	if workerID != "" {
-		cfg.Worker.ID = workerID
 	}
 	logger, level := cfg.NewLevelLogger(c.stderr)
 	if pprofAddr != "" {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/tributary-io/tributary/pipelines/connect"
@@ -74,15 +73,4 @@ func runWorker(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("stop: %w", err)
 	}
 	return nil
-}
-
-// takeWorkerFlags removes serve's worker flags from args, for
-// platform.Config.Worker.
-func takeWorkerFlags(args []string) (dir, id string, rest []string, err error) {
-	dir, rest, err = takeFlag(args, pluginDirFlag)
-	if err != nil {
-		return "", "", nil, err
-	}
-	id, rest, err = takeFlag(rest, workerIDFlag)
-	return strings.TrimSpace(dir), strings.TrimSpace(id), rest, err
 }
