@@ -109,8 +109,11 @@ func tryStartServer(t *testing.T, dataDir string, extra []string) (*server, erro
 		stderr: &lockedBuffer{},
 		done:   make(chan struct{}),
 	}
+	// No worker: these tests check exact topic and group lists, which the
+	// worker's internal topics and group would join (pipelines/deploy/e2e
+	// tests the worker).
 	args := append([]string{"serve", "--data-dir", dataDir, "--listeners", s.kafka, "--http-addr", s.http,
-		"--shutdown-timeout", "10s"}, extra...)
+		"--shutdown-timeout", "10s", "--worker-disabled"}, extra...)
 	s.cmd = exec.Command(binPath, args...)
 	s.cmd.Stdout = s.stderr
 	s.cmd.Stderr = s.stderr
