@@ -138,6 +138,15 @@ func (a *App) run(ctx context.Context) error {
 		return err
 	}
 	a.cl = tc.cl
+	if tc.sess != nil {
+		// Initialize the producer id now, before any task restores: it
+		// fences this instance's previous incarnation and aborts its open
+		// transaction, whose changelog writes a restore would otherwise
+		// wait on until the broker timed the transaction out.
+		if _, _, err := tc.cl.ProducerID(ctx); err != nil {
+			return fmt.Errorf("initialize transactional producer: %w", err)
+		}
+	}
 	defer func() {
 		a.dropTasks(false)
 		if tc.sess != nil {
@@ -360,7 +369,9 @@ func (s appSender) send(topic string, partition int32, key, value []byte, ts int
 		}
 	}
 	r := &kgo.Record{Topic: topic, Partition: partition, Key: key, Value: value}
-	if ts > 0 {
+	if ts >= 0 {
+		// Event time 0 is a time like any other; only a negative one
+		// (changelog records) lets the client stamp the wall clock.
 		r.Timestamp = time.UnixMilli(ts)
 	}
 	s.cl.Produce(context.Background(), r, func(r *kgo.Record, err error) {

@@ -33,6 +33,7 @@ const (
 	childInEnv       = "TRIBUTARY_STREAMS_IN"
 	childOutEnv      = "TRIBUTARY_STREAMS_OUT"
 	childStateEnv    = "TRIBUTARY_STREAMS_STATE"
+	childTopologyEnv = "TRIBUTARY_STREAMS_TOPOLOGY"
 )
 
 // wordCountConfig is the App configuration the tests and the child share.
@@ -49,10 +50,15 @@ func wordCountConfig(addr, app, instance string) streams.Config {
 	}
 }
 
-// runChild runs word count until SIGTERM (clean stop) or SIGKILL.
+// runChild runs word count (or, with childTopologyEnv=pageviews, page views
+// per user per window) until SIGTERM (clean stop) or SIGKILL.
 func runChild() int {
 	b := streams.NewBuilder()
-	examples.WordCount(b, os.Getenv(childInEnv), os.Getenv(childOutEnv))
+	if os.Getenv(childTopologyEnv) == "pageviews" {
+		examples.PageViewsPerUser(b, os.Getenv(childInEnv), os.Getenv(childOutEnv), 0)
+	} else {
+		examples.WordCount(b, os.Getenv(childInEnv), os.Getenv(childOutEnv))
+	}
 	top, err := b.Build()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -60,6 +66,7 @@ func runChild() int {
 	}
 	cfg := wordCountConfig(os.Getenv(childAddrEnv), os.Getenv(childAppEnv), os.Getenv(childInstanceEnv))
 	cfg.StateDir = os.Getenv(childStateEnv)
+	cfg.RepartitionPartitions = 4
 	app, err := streams.New(top, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -172,7 +179,15 @@ func groupDone(ctx context.Context, adm *kadm.Client, app, in string, inEnds kad
 // transaction writing to it ended, markers included) and the group
 // committed up to that end, less the trailing marker with transactions.
 func groupDoneMode(ctx context.Context, adm *kadm.Client, app, in string, inEnds kadm.ListedOffsets, atLeastOnce bool) bool {
-	rep := app + "-words-repartition"
+	return groupDoneOn(ctx, adm, app, app+"-words-repartition", in, inEnds, atLeastOnce)
+}
+
+// groupDoneRep is groupDone for a topology whose repartition topic is rep.
+func groupDoneRep(ctx context.Context, adm *kadm.Client, app, rep, in string, inEnds kadm.ListedOffsets) bool {
+	return groupDoneOn(ctx, adm, app, rep, in, inEnds, false)
+}
+
+func groupDoneOn(ctx context.Context, adm *kadm.Client, app, rep, in string, inEnds kadm.ListedOffsets, atLeastOnce bool) bool {
 	marker := int64(1)
 	if atLeastOnce {
 		marker = 0

@@ -113,7 +113,7 @@ func (s *store) put(k, v []byte) error {
 func (s *store) flush(out sender) {
 	for k := range s.changed {
 		v, _ := s.b.get(k)
-		out.send(s.topic, s.partition, []byte(k), v, 0, func(off int64) {
+		out.send(s.topic, s.partition, []byte(k), v, -1, func(off int64) {
 			for {
 				cur := s.next.Load()
 				if off+1 <= cur || s.next.CompareAndSwap(cur, off+1) {

@@ -14,7 +14,8 @@ type systemClock struct{}
 func (systemClock) Now() time.Time { return time.Now() }
 
 // sender writes a record to a topic. partition -1 lets the partitioner pick
-// by key; done, when not nil, gets the record's offset once it is written.
+// by key; ts is the record timestamp in Unix milliseconds, negative for
+// "now"; done, when not nil, gets the record's offset once it is written.
 type sender interface {
 	send(topic string, partition int32, key, value []byte, ts int64, done func(offset int64))
 }
