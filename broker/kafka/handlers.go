@@ -81,6 +81,11 @@ func apis() []api {
 		{Key: 42, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleDeleteGroups},
 		{Key: 44, MinVersion: 0, MaxVersion: 1, Serve: (*Server).handleIncrementalAlterConfigs},
 		{Key: 47, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleOffsetDelete},
+		// Replication operations (issue 6): preferred leader election and
+		// partition reassignment run on the controller of a cluster.
+		{Key: 43, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleElectLeaders},
+		{Key: 45, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleAlterPartitionReassignments},
+		{Key: 46, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleListPartitionReassignments},
 		{Key: 60, MinVersion: 0, MaxVersion: 1, Serve: (*Server).handleDescribeCluster},
 		{Key: 61, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleDescribeProducers},
 		{Key: 65, MinVersion: 0, MaxVersion: 0, Serve: (*Server).handleDescribeTransactions},

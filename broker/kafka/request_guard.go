@@ -148,6 +148,14 @@ var requestShapes = map[int16]*shape{
 	44: shp(structs(shp(fld(kInt8), fld(kString), structs(shp(fld(kString), fld(kInt8), fld(kString))))), fld(kInt8)),
 	// DeleteGroups.
 	42: shp(fld(kStrings)),
+	// ElectLeaders (v2 is the flexible one): election type, topics (name,
+	// partitions), timeout.
+	43: shp(fld(kInt8), structs(shp(fld(kString), fld(kInt32s))), fld(kInt32)),
+	// AlterPartitionReassignments: timeout, (v1+) allow RF change, topics
+	// (name, partitions (id, nullable replicas)).
+	45: shp(fld(kInt32), fld(kInt8).since(1), structs(shp(fld(kString), structs(shp(fld(kInt32), fld(kInt32s)))))),
+	// ListPartitionReassignments: timeout, nullable topics (name, partitions).
+	46: shp(fld(kInt32), structs(shp(fld(kString), fld(kInt32s)))),
 	// DescribeCluster.
 	60: shp(fld(kInt8), fld(kInt8).since(1), fld(kInt8).since(2)),
 	// InitProducerId.
