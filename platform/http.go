@@ -41,6 +41,7 @@ func (n *Node) routes() http.Handler {
 	mux.HandleFunc("GET "+PathLogLevel, n.getLogLevel)
 	mux.HandleFunc("PUT "+PathLogLevel, n.putLogLevel)
 	n.apiRoutes(mux)
+	n.consoleRoutes(mux)
 	return n.withAuth(mux)
 }
 

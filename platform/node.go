@@ -16,6 +16,7 @@ import (
 
 	"github.com/tributary-io/tributary/broker"
 	"github.com/tributary-io/tributary/pipelines/deploy"
+	"github.com/tributary-io/tributary/platform/console"
 	"github.com/tributary-io/tributary/plugins"
 	"github.com/tributary-io/tributary/plugins/pluginmetrics"
 )
@@ -72,6 +73,10 @@ type Node struct {
 	plugins *plugins.Registry
 	worker  *deploy.Worker
 
+	// console serves the web console (console.go); it connects to the
+	// broker once Start has it listening.
+	console *console.Console
+
 	httpLn   net.Listener // nil before Start and after the server stopped
 	httpAddr net.Addr     // the bound HTTP address, kept for logs and tests
 	httpSrv  *http.Server
@@ -118,6 +123,10 @@ func New(cfg Config, opts ...Option) (*Node, error) {
 		return nil, fmt.Errorf("create broker: %w", err)
 	}
 	n := &Node{cfg: cfg, logger: o.logger, level: o.level, broker: b, registry: reg, workerMetrics: wm}
+	n.console, err = console.New(console.Config{Workers: consoleWorkers{n}, Logger: o.logger.With("component", "console")})
+	if err != nil {
+		return nil, err
+	}
 	n.httpSrv = &http.Server{
 		Handler:           n.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -158,6 +167,7 @@ func (n *Node) Start(ctx context.Context) error {
 		// pipelines are unavailable.
 		n.logger.Error("worker did not start", "error", err)
 	}
+	n.startConsole()
 	n.ready.Store(true)
 	addrs := make([]string, 0, len(n.broker.Addrs()))
 	for _, a := range n.broker.Addrs() {
@@ -181,6 +191,7 @@ func (n *Node) HTTPAddr() net.Addr { return n.httpAddr }
 func (n *Node) Shutdown(ctx context.Context) error {
 	n.shutdownOnce.Do(func() {
 		n.ready.Store(false)
+		n.console.Close()
 		var errs []error
 		if n.worker != nil {
 			if err := n.worker.Stop(ctx); err != nil {
