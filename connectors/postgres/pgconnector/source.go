@@ -41,6 +41,7 @@ type Source struct {
 	stream  *stream
 	dec     *decoder
 	pending []sdk.Record
+	queued  []streamItem // items taken from the stream, not decoded yet
 	lastHB  time.Time
 	// failed is sticky: after a failure mid-stream the decoder's state is
 	// unknown, so every later Read fails too and the host reopens.
@@ -264,34 +265,41 @@ func (s *Source) fill(ctx context.Context, max int) error {
 		dec.out = dec.out[:0]
 	}()
 	for len(dec.out) < max {
-		var it streamItem
-		var ok bool
-		if len(dec.out) == 0 {
-			select {
-			case it, ok = <-s.stream.items:
-			case <-ctx.Done():
-				return nil
-			case <-hb:
-				hb = nil
-				s.heartbeat()
-				continue
+		if len(s.queued) == 0 {
+			var items []streamItem
+			var ok bool
+			if len(dec.out) == 0 {
+				select {
+				case items, ok = <-s.stream.items:
+				case <-ctx.Done():
+					return nil
+				case <-hb:
+					hb = nil
+					s.heartbeat()
+					continue
+				}
+			} else {
+				select {
+				case items, ok = <-s.stream.items:
+				default:
+					return nil // nothing more queued: hand out what there is
+				}
 			}
-		} else {
-			select {
-			case it, ok = <-s.stream.items:
-			default:
-				return nil // nothing more queued: hand out what there is
+			if !ok {
+				return s.stream.err
 			}
-		}
-		if !ok {
-			return s.stream.err
+			s.queued = items
 		}
 		opCtx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		err := dec.handle(opCtx, it)
-		cancel()
-		if err != nil {
-			return err
+		for len(s.queued) > 0 && len(dec.out) < max {
+			it := s.queued[0]
+			s.queued = s.queued[1:]
+			if err := dec.handle(opCtx, it); err != nil {
+				cancel()
+				return err
+			}
 		}
+		cancel()
 	}
 	return nil
 }

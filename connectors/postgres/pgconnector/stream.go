@@ -22,8 +22,8 @@ type streamItem struct {
 	walEnd   pgoutput.LSN
 }
 
-// streamQueue bounds how far the reader runs ahead of Read.
-const streamQueue = 4096
+// streamQueue bounds how far the reader runs ahead of Read, in batches.
+const streamQueue = 16
 
 // stream owns a replication connection in copy-both mode and the
 // goroutine that reads it. The goroutine queues what it reads in items
@@ -34,7 +34,7 @@ const streamQueue = 4096
 type stream struct {
 	conn      *pgconn.PgConn
 	log       *slog.Logger
-	items     chan streamItem
+	items     chan []streamItem
 	confirmed atomic.Uint64
 	every     time.Duration
 	cancel    context.CancelFunc
@@ -46,7 +46,7 @@ type stream struct {
 // copy-both mode. confirmed is what the slot has confirmed already.
 func startStream(conn *pgconn.PgConn, log *slog.Logger, confirmed pgoutput.LSN, every time.Duration) *stream {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &stream{conn: conn, log: log, items: make(chan streamItem, streamQueue), every: every, cancel: cancel, done: make(chan struct{})}
+	s := &stream{conn: conn, log: log, items: make(chan []streamItem, streamQueue), every: every, cancel: cancel, done: make(chan struct{})}
 	s.confirmed.Store(uint64(confirmed))
 	go s.run(ctx)
 	return s
@@ -80,8 +80,24 @@ func (s *stream) run(ctx context.Context) {
 }
 
 func (s *stream) loop(ctx context.Context, ticker *time.Ticker) error {
+	var b batch
 	for {
-		rctx, cancel := context.WithTimeout(ctx, s.every)
+		// Messages already buffered are read without waiting (and without
+		// the cost of watching a context); the batch goes out when no more
+		// are buffered or it is full, so a busy stream costs one queue
+		// operation per batch, not per message.
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if s.conn.Frontend().ReadBufferLen() == 0 {
+			if len(b.items) > 0 {
+				if !s.put(ctx, ticker, b.items) {
+					return nil
+				}
+				b = batch{}
+			}
+			rctx, cancel = context.WithTimeout(ctx, s.every)
+		} else {
+			rctx = context.Background()
+		}
 		msg, err := s.conn.ReceiveMessage(rctx)
 		cancel()
 		if ctx.Err() != nil {
@@ -108,20 +124,20 @@ func (s *stream) loop(ctx context.Context, ticker *time.Ticker) error {
 			}
 			switch p := parsed.(type) {
 			case *pgoutput.XLogData:
-				// The message buffer is reused by the next receive.
-				data := append([]byte(nil), p.Data...)
-				if !s.put(ctx, ticker, streamItem{walStart: p.WALStart, data: data}) {
-					return nil
-				}
+				b.add(streamItem{walStart: p.WALStart}, p.Data)
 			case *pgoutput.Keepalive:
 				if p.ReplyRequested {
 					if err := s.sendStatus(); err != nil {
 						return err
 					}
 				}
-				if !s.put(ctx, ticker, streamItem{walEnd: p.WALEnd}) {
+				b.add(streamItem{walEnd: p.WALEnd}, nil)
+			}
+			if len(b.items) >= maxBatch {
+				if !s.put(ctx, ticker, b.items) {
 					return nil
 				}
+				b = batch{}
 			}
 		case *pgproto3.ErrorResponse:
 			return fmt.Errorf("replication stream: %w", pgconn.ErrorResponseToPgError(m))
@@ -131,13 +147,36 @@ func (s *stream) loop(ctx context.Context, ticker *time.Ticker) error {
 	}
 }
 
+// maxBatch bounds the items of one queue entry.
+const maxBatch = 512
+
+// batch collects items; their data shares one buffer, because the
+// connection reuses its message buffer on the next receive.
+type batch struct {
+	items []streamItem
+	buf   []byte
+}
+
+func (b *batch) add(it streamItem, data []byte) {
+	if data != nil {
+		if cap(b.buf)-len(b.buf) < len(data) {
+			// A new buffer: earlier items keep slices of the old one.
+			b.buf = make([]byte, 0, max(64<<10, len(data)))
+		}
+		start := len(b.buf)
+		b.buf = append(b.buf, data...)
+		it.data = b.buf[start:len(b.buf):len(b.buf)]
+	}
+	b.items = append(b.items, it)
+}
+
 // put queues it, sending status updates while the queue is full so the
 // server does not time the connection out. It returns false when the
 // stream is stopping.
-func (s *stream) put(ctx context.Context, ticker *time.Ticker, it streamItem) bool {
+func (s *stream) put(ctx context.Context, ticker *time.Ticker, items []streamItem) bool {
 	for {
 		select {
-		case s.items <- it:
+		case s.items <- items:
 			return true
 		case <-ctx.Done():
 			return false
