@@ -12,7 +12,7 @@ NORACE_PKGS = $(shell $(GO) list ./cmd/...)
 # the fuzz coordinator out); `make fuzz FUZZTIME=1m` runs them longer.
 FUZZTIME  ?= 20000x
 
-.PHONY: all build run test test-unit fuzz bench lint deps clean proto
+.PHONY: all build run test test-unit fuzz bench lint deps clean proto console-screenshots
 
 all: build
 
@@ -59,6 +59,13 @@ bench: build
 	@mkdir -p bench-out
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 ./broker/log/ > bench-out/log.txt
 	$(GO) run ./platform/perf/bench --bin $(BIN)/tributary --out bench-out --storage bench-out/log.txt $(if $(PROFILE),--profile)
+
+# PNGs of every web console page (README), taken by headless Chromium from
+# a node with topics, a group, a connector and a pipeline (platform/console_test.go).
+console-screenshots: deps
+	@mkdir -p bench-out/console
+	CONSOLE_SCREENSHOTS=$(CURDIR)/bench-out/console $(GO) test -count=1 -run '^TestConsole$$' ./platform/
+	@ls bench-out/console
 
 lint:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \

@@ -7,9 +7,14 @@ set -uo pipefail
 # (connectors/postgres/internal/pgtest runs initdb and postgres from them).
 have_postgres() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
 
+# Headless Chromium and its driver for the web console's browser tests
+# (platform/console_test.go).
+have_chromium() { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; }
+
 need=()
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
 have_postgres || need+=(postgresql)
+have_chromium || need+=(chromium chromium-driver)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -26,6 +31,7 @@ fi
 missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 have_postgres || missing+=(postgresql)
+have_chromium || missing+=(chromium chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: could not install: ${missing[*]}" >&2
   if [ "${CI:-}" = "true" ]; then exit 1; fi
