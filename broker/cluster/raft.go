@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -227,8 +228,15 @@ func OpenRaft(cfg RaftConfig) (*Raft, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := d.r.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
-			return nil, fmt.Errorf("bootstrap raft: %w", err)
+		// A node joining an existing cluster (started with the cluster's
+		// peers, not among them) bootstraps nothing: it waits with an empty
+		// log until add-node makes it a member and the leader replicates the
+		// metadata to it.
+		joining := !slices.ContainsFunc(servers, func(s raft.Server) bool { return s.ID == rc.LocalID })
+		if !joining {
+			if err := d.r.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+				return nil, fmt.Errorf("bootstrap raft: %w", err)
+			}
 		}
 	}
 	d.wg.Add(1)

@@ -55,6 +55,7 @@ func commands() []command {
 		{"txn", "list and describe transactions (state, producer, partitions)", runTxn},
 		{"user", "create, delete and list SCRAM users", runUser},
 		{"acl", "add, remove and list ACLs", runACL},
+		{"cluster", "show a cluster's nodes and partition health, add and remove nodes", runCluster},
 		{"perf", "measure produce, consume and end-to-end throughput and latency", runPerf},
 		{"pipeline", "run a pipeline in the foreground, or test one offline", runPipeline},
 		{"lint", "validate manifests offline (Topic, Connector, Pipeline)", runLint},
