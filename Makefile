@@ -12,7 +12,7 @@ NORACE_PKGS = $(shell $(GO) list ./cmd/...)
 # the fuzz coordinator out); `make fuzz FUZZTIME=1m` runs them longer.
 FUZZTIME  ?= 20000x
 
-.PHONY: all build run test test-unit fuzz bench lint deps clean proto console-screenshots
+.PHONY: all build run cluster cluster-stop test test-unit fuzz bench lint deps clean proto console-screenshots
 
 all: build
 
@@ -30,6 +30,15 @@ build:
 
 run: build
 	./$(BIN)/tributary serve --data-dir ./data
+
+# Three nodes on loopback: Kafka ports 9092/9094/9096 (raft 9093/9095/9097,
+# HTTP 8080-8082), data and logs in ./data/node-N, pid files beside them.
+# Do not mix with `make run`, which uses ./data itself. See deploy/README.md.
+cluster: build
+	@BIN=$(BIN)/tributary ./deploy/local/cluster.sh start
+
+cluster-stop:
+	@BIN=$(BIN)/tributary ./deploy/local/cluster.sh stop
 
 deps:
 	@./.ci/install-deps.sh
