@@ -64,7 +64,7 @@ func (cw consoleWorkers) Units() ([]console.Unit, error) {
 	for _, s := range wk.List(deploy.KindPipeline) {
 		st := n.pipelineStateOf(wk, s)
 		u := console.Unit{Kind: "pipeline", Name: s.Name, State: st.State, Paused: s.Paused, Worker: st.Worker,
-			Trace: st.Trace, Outcomes: counts[s.Name], Counted: true}
+			Trace: st.Trace, Outcomes: counts[s.Name], Counted: len(counts[s.Name]) > 0}
 		u.Records = counts[s.Name][pluginmetrics.OutcomeIn]
 		out = append(out, u)
 	}

@@ -301,6 +301,8 @@ func TestConsole(t *testing.T) {
 			}
 		}
 	})
+	t.Run("chromium-pause-resume", func(t *testing.T) { testPauseResumeButtons(t, f) })
+
 	t.Run("lag-over-time", func(t *testing.T) {
 		// The sampler records the group's lag every few seconds; once the
 		// group commits more, the chart's latest sample follows.

@@ -54,8 +54,9 @@ func (c *Console) topicsPage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		sizes = partitionSizes(dirs)
 	}
-	starts, err1 := adm.ListStartOffsets(ctx)
-	ends, err2 := adm.ListEndOffsets(ctx)
+	// Named explicitly: with no names the list leaves internal topics out.
+	starts, err1 := adm.ListStartOffsets(ctx, md.Topics.Names()...)
+	ends, err2 := adm.ListEndOffsets(ctx, md.Topics.Names()...)
 	if err1 != nil || err2 != nil {
 		errs = append(errs, fmt.Sprintf("offsets unavailable: %v %v", err1, err2))
 	}
@@ -131,7 +132,7 @@ func (c *Console) topicPage(w http.ResponseWriter, r *http.Request) {
 	}
 	var errs []string
 	sizes := map[string]map[int32]int64{}
-	if dirs, err := adm.DescribeAllLogDirs(ctx, kadm.TopicsSet{name: {}}); err != nil {
+	if dirs, err := adm.DescribeAllLogDirs(ctx, md.Topics.TopicsSet()); err != nil {
 		errs = append(errs, "sizes unavailable: "+err.Error())
 	} else {
 		sizes = partitionSizes(dirs)
