@@ -20,6 +20,7 @@ import (
 var (
 	pg        pgtest.Main
 	pluginDir string // holds the postgres plugin binary
+	tributary string // the tributary binary, for the through-the-broker tests
 )
 
 func TestMain(m *testing.M) {
@@ -28,12 +29,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	pluginDir = dir
-	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "postgres"), "..").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build the postgres plugin: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
+	pluginDir, tributary = filepath.Join(dir, "plugins"), filepath.Join(dir, "tributary")
+	for _, b := range [][2]string{{filepath.Join(pluginDir, "postgres"), ".."}, {tributary, "../../../cmd/tributary"}} {
+		out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", b[1], err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
 	}
 	code := pg.Run(m, pgtest.Options{})
 	os.RemoveAll(dir)
