@@ -18,6 +18,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-io/tributary/broker"
 )
 
 // consoleFixture is a running node with what every console page shows:
@@ -344,4 +346,51 @@ func chromium(t *testing.T, args ...string) string {
 		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
 	}
 	return stdout.String()
+}
+
+// TestConsoleNeedsAuth: with security.http_auth on, the console's pages and
+// assets (and the root redirect) are behind the same authentication as the
+// rest of the HTTP API.
+func TestConsoleNeedsAuth(t *testing.T) {
+	n, err := New(Config{HTTPAddr: "127.0.0.1:0", DataDir: t.TempDir(), Security: SecuritySection{Authorizer: true}},
+		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		withBroker(func(broker.Config) (brokerService, error) { return authBroker{}, nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Shutdown(context.Background())
+	cases := []struct {
+		path  string
+		basic bool
+		want  int
+	}{
+		{"/", false, http.StatusUnauthorized},
+		{"/console/", false, http.StatusUnauthorized},
+		{"/console/topics", false, http.StatusUnauthorized},
+		{"/console/static/console.css", false, http.StatusUnauthorized},
+		{"/console/static/console.css", true, http.StatusOK},
+		{"/", true, http.StatusFound},
+	}
+	cl := &http.Client{Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, c := range cases {
+		req, err := http.NewRequest("GET", "http://"+n.HTTPAddr().String()+c.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.basic {
+			req.SetBasicAuth("alice", "pw")
+		}
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("GET %s (credentials %v): %d, want %d", c.path, c.basic, resp.StatusCode, c.want)
+		}
+	}
 }
