@@ -220,7 +220,8 @@ func consolePages(f *consoleFixture) []consolePage {
 		{name: "cluster", path: "/console/", code: 200, want: []string{
 			"Cluster", "controller", "node 1", "All partitions have a leader and a full ISR"}},
 		{name: "topics", path: "/console/topics", code: 200, want: []string{
-			`href="/console/topics/orders"`, fixOutTopic, ">30<"}},
+			`href="/console/topics/orders"`, fixOutTopic,
+			`orders</a></td><td class="num">3</td><td class="num">1</td><td class="num">30</td>`}},
 		{name: "topic", path: "/console/topics/orders", code: 200, want: []string{
 			"Topic orders", "retention.ms", "86400000",
 			// The newest 20 messages by default: offsets 10..29.
@@ -232,7 +233,7 @@ func consolePages(f *consoleFixture) []consolePage {
 		{name: "topic-time", path: "/console/topics/orders?partition=0&time=" + at + "&limit=2", code: 200, want: []string{
 			`{"id":0,"item":"widget-00"}`, `{"id":1,"item":"widget-01"}`}, not: []string{`{"id":2,`}},
 		{name: "groups", path: "/console/groups", code: 200, want: []string{
-			`href="/console/groups/billing"`, ">10<"}},
+			`href="/console/groups/billing"`, `billing</a></td><td>Empty</td><td></td><td class="num">0</td><td class="num">10</td>`}},
 		{name: "group", path: "/console/groups/billing", code: 200, want: []string{
 			"Group billing", `id="total-lag">10<`, ">20<", ">30<", "Lag over time"}},
 		{name: "workers", path: "/console/workers", code: 200, want: []string{
