@@ -297,6 +297,7 @@ func (a *App) commit(ctx context.Context, tc *txnClient) error {
 	a.produceErr.Store(nil)
 	if err == nil && committed {
 		a.stats.commits.Add(1)
+		a.cfg.Logger.Debug("committed", "tasks", len(a.tasks))
 		for _, t := range a.tasks {
 			if err := t.committed(); err != nil {
 				return err

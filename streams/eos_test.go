@@ -188,41 +188,55 @@ func groupDoneRep(ctx context.Context, adm *kadm.Client, app, rep, in string, in
 }
 
 func groupDoneOn(ctx context.Context, adm *kadm.Client, app, rep, in string, inEnds kadm.ListedOffsets, atLeastOnce bool) bool {
+	return groupLag(ctx, adm, app, rep, in, inEnds, atLeastOnce) == ""
+}
+
+// groupLag describes what the group has not done yet; "" when it is done.
+func groupLag(ctx context.Context, adm *kadm.Client, app, rep, in string, inEnds kadm.ListedOffsets, atLeastOnce bool) string {
 	marker := int64(1)
 	if atLeastOnce {
 		marker = 0
 	}
 	offs, err := adm.FetchOffsets(ctx, app)
 	if err != nil {
-		return false
+		return fmt.Sprintf("fetch offsets: %v", err)
 	}
 	repEnds, err := adm.ListEndOffsets(ctx, rep)
-	if err != nil || repEnds.Error() != nil {
-		return false
+	if err == nil {
+		err = repEnds.Error()
+	}
+	if err != nil {
+		return fmt.Sprintf("end offsets of %s: %v", rep, err)
 	}
 	repStable, err := adm.ListCommittedOffsets(ctx, rep)
-	if err != nil || repStable.Error() != nil {
-		return false
+	if err == nil {
+		err = repStable.Error()
 	}
-	done := true
+	if err != nil {
+		return fmt.Sprintf("stable offsets of %s: %v", rep, err)
+	}
+	var lag []string
 	inEnds.Each(func(o kadm.ListedOffset) {
 		c, ok := offs.Lookup(in, o.Partition)
 		if o.Err != nil || (o.Offset > 0 && (!ok || c.At < o.Offset)) {
-			done = false
+			lag = append(lag, fmt.Sprintf("%s/%d committed %d of %d", in, o.Partition, c.At, o.Offset))
 		}
 	})
 	repEnds.Each(func(o kadm.ListedOffset) {
 		stable, ok := repStable.Lookup(rep, o.Partition)
 		if !ok || stable.Offset != o.Offset {
-			done = false
+			lag = append(lag, fmt.Sprintf("%s/%d stable %d of %d", rep, o.Partition, stable.Offset, o.Offset))
 			return
 		}
 		c, ok := offs.Lookup(rep, o.Partition)
 		if o.Offset > 0 && (!ok || c.At < o.Offset-marker) {
-			done = false
+			lag = append(lag, fmt.Sprintf("%s/%d committed %d of %d", rep, o.Partition, c.At, o.Offset))
 		}
 	})
-	return done && len(repEnds) > 0
+	if len(repEnds) == 0 {
+		lag = append(lag, "no repartition partitions")
+	}
+	return strings.Join(lag, "; ")
 }
 
 // TestWordCountExactlyOnceWithKills runs word count over 500,000 words in two

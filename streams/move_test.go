@@ -52,7 +52,13 @@ func waitGroupDone(t *testing.T, addr, app, in string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Minute, "the group to process every record", func() bool { return groupDone(ctx, adm, app, in, ends) })
+	deadline := time.Now().Add(2 * time.Minute)
+	for !groupDone(ctx, adm, app, in, ends) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the group did not process every record in 2m: %s", groupLag(ctx, adm, app, app+"-words-repartition", in, ends, false))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // TestTaskMoveRestoresFromChangelog lets instance A (on-disk stores) count
