@@ -1,0 +1,187 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// catchUpBytes is how much scenario 3 writes while the follower is down: the
+// 100 MB of the issue.
+const catchUpBytes = 100 << 20
+
+// TestClusterFollowerCatchesUp is scenario 3: a follower is SIGKILLed, 100 MB
+// are written with acks=all (RF=3, min.insync.replicas=2, so the two others
+// acknowledge), the follower is restarted, catches up, rejoins the ISR, and
+// its log is then byte-identical to the others' up to the high watermark.
+func TestClusterFollowerCatchesUp(t *testing.T) {
+	c := startCluster(t)
+	adm := kadm.NewClient(c.client())
+	const topic = "catchup"
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	resp, err := adm.CreateTopic(ctx, 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}, topic)
+	if err != nil || resp.Err != nil {
+		t.Fatalf("create topic: %v %v", err, resp.Err)
+	}
+	isrOf := func() []int32 {
+		st, err := c.describe(adm, topic)
+		if err != nil {
+			return nil
+		}
+		return st[0].isr
+	}
+	waitFor(t, 30*time.Second, "a full ISR", func() bool { return len(isrOf()) == 3 })
+	st, err := c.describe(adm, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := st[0].leader
+	var follower int32
+	for id := int32(1); id <= 3; id++ {
+		if id != leader && id != controllerOf(t, adm) {
+			follower = id
+		}
+	}
+	if follower == 0 {
+		follower = leader%3 + 1 // leader and controller are the same node
+	}
+	c.kill(c.node(follower))
+	waitFor(t, 30*time.Second, fmt.Sprintf("node %d out of the ISR", follower), func() bool {
+		isr := isrOf()
+		return len(isr) == 2 && !slices.Contains(isr, follower)
+	})
+
+	// Uncompressed random values, so 100 MB of records are 100 MB on disk.
+	prod := c.client(kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProduceRequestTimeout(10*time.Second),
+		kgo.RetryTimeout(time.Minute), kgo.MaxBufferedBytes(16<<20), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	value := make([]byte, 16<<10)
+	_, _ = rand.NewChaCha8([32]byte{6}).Read(value)
+	records := catchUpBytes / len(value)
+	start := time.Now()
+	errs := make(chan error, 1)
+	for i := range records {
+		prod.Produce(ctx, &kgo.Record{Topic: topic, Value: value}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				select {
+				case errs <- err:
+				default:
+				}
+			}
+		})
+		if i%1024 == 0 && ctx.Err() != nil {
+			break
+		}
+	}
+	if err := prod.Flush(ctx); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	select {
+	case err := <-errs:
+		t.Fatalf("produce while node %d was down: %v", follower, err)
+	default:
+	}
+	wrote := time.Since(start)
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw := ends[topic][0].Offset
+	if hw != int64(records) {
+		t.Fatalf("high watermark %d after %d acknowledged records", hw, records)
+	}
+
+	start = time.Now()
+	c.restart(c.node(follower))
+	waitFor(t, 3*time.Minute, fmt.Sprintf("node %d back in the ISR", follower), func() bool {
+		return slices.Contains(isrOf(), follower)
+	})
+	t.Logf("wrote %d MiB (%d records) in %s with node %d down; it rejoined the ISR %s after its restart",
+		len(value)*records>>20, records, wrote.Round(time.Millisecond), follower, time.Since(start).Round(time.Millisecond))
+
+	c.stopAll(30 * time.Second)
+	ref := logPrefix(t, filepath.Join(c.node(leader).dir, topic+"-0"), hw)
+	if len(ref) < catchUpBytes {
+		t.Fatalf("leader %d holds %d bytes below the high watermark, want at least %d", leader, len(ref), catchUpBytes)
+	}
+	for _, n := range c.nodes {
+		b := logPrefix(t, filepath.Join(n.dir, topic+"-0"), hw)
+		if !bytes.Equal(ref, b) {
+			t.Fatalf("node %d's log differs from leader %d's below the high watermark %d (%d vs %d bytes)",
+				n.id, leader, hw, len(b), len(ref))
+		}
+	}
+}
+
+// TestClusterControlledShutdownNoClientErrors is scenario 5: the leader of a
+// partition is stopped with SIGTERM (a controlled shutdown moves its
+// leaderships first) while an idempotent acks=all producer writes; the
+// producer sees no error (kgo retries only retriable ones, so any error that
+// reaches a callback is non-retriable or out of retries), and every
+// acknowledged record is there exactly once.
+func TestClusterControlledShutdownNoClientErrors(t *testing.T) {
+	c := startCluster(t)
+	adm := kadm.NewClient(c.client())
+	const topic = "graceful"
+	const partitions = 3
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := adm.CreateTopic(ctx, partitions, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}, topic)
+	if err != nil || resp.Err != nil {
+		t.Fatalf("create topic: %v %v", err, resp.Err)
+	}
+	fullISR := func() bool {
+		st, err := c.describe(adm, topic)
+		if err != nil || len(st) != partitions {
+			return false
+		}
+		for _, p := range st {
+			if len(p.isr) != 3 {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, 30*time.Second, "full ISRs", fullISR)
+	// A short retry budget: a controlled shutdown should cost the producer a
+	// leader change (NOT_LEADER_OR_FOLLOWER, retried at once), not a wait.
+	prod := c.client(kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProduceRequestTimeout(10*time.Second), kgo.RetryTimeout(30*time.Second))
+	stop := make(chan struct{})
+	a := produceNumbered(t, prod, topic, partitions, stop)
+	waitFor(t, 30*time.Second, "first acks", func() bool { return a.count() > 500 })
+
+	for round := range 2 {
+		st, err := c.describe(adm, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		victim := st[int32(round%partitions)].leader
+		before := a.count()
+		start := time.Now()
+		c.stop(c.node(victim), 40*time.Second)
+		t.Logf("round %d: node %d (leader of partition %d) stopped gracefully in %s; acked so far %d",
+			round, victim, round%partitions, time.Since(start).Round(time.Millisecond), before)
+		waitFor(t, 60*time.Second, "acks after the shutdown", func() bool { return a.count() > before+300 })
+		c.restart(c.node(victim))
+		waitFor(t, 90*time.Second, "full ISRs again", fullISR)
+	}
+	close(stop)
+	if err := prod.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.errs) > 0 {
+		t.Fatalf("%d produce errors reached the client, first %v", len(a.errs), a.errs[0])
+	}
+	checkAcked(t, c, adm, topic, partitions, a.recs)
+}
