@@ -307,3 +307,54 @@ func TestReplicatedAdminOps(t *testing.T) {
 		t.Errorf("read %d of 30 records after the moves; missing %s", len(seen), strings.Join(missing, ","))
 	}
 }
+
+// TestSingleNodeReplicaOps: a single node answers the replication operations
+// from its metadata without a controller: nothing to elect, only its own
+// placement to "reassign" to, nothing in progress.
+func TestSingleNodeReplicaOps(t *testing.T) {
+	e := startAdminEnv(t, "")
+	ctx := testCtx(t)
+	e.createTopic("solo", 2, nil)
+	elected, err := e.adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, kadm.TopicsSet{"solo": {0: {}, 1: {}, 7: {}}})
+	if err != nil {
+		t.Fatalf("elect leaders: %v", err)
+	}
+	type check struct {
+		name      string
+		got, want error
+	}
+	tests := []check{
+		{"elect solo-0", elected["solo"][0].Err, kerr.ElectionNotNeeded},
+		{"elect solo-1", elected["solo"][1].Err, kerr.ElectionNotNeeded},
+		{"elect solo-7", elected["solo"][7].Err, kerr.UnknownTopicOrPartition},
+	}
+	req := kadm.AlterPartitionAssignmentsReq{}
+	req.Assign("solo", 0, []int32{1})
+	req.Assign("solo", 1, []int32{2})
+	req.CancelAssign("solo", 0)
+	moved, err := e.adm.AlterPartitionAssignments(ctx, req)
+	if err != nil {
+		t.Fatalf("alter partition assignments: %v", err)
+	}
+	// kadm keeps the last entry per partition: solo-0's cancellation.
+	tests = append(tests,
+		check{"cancel solo-0", moved["solo"][0].Err, kerr.NoReassignmentInProgress},
+		check{"move solo-1 to an unknown broker", moved["solo"][1].Err, kerr.InvalidReplicaAssignment},
+	)
+	same := kadm.AlterPartitionAssignmentsReq{}
+	same.Assign("solo", 0, []int32{1})
+	kept, err := e.adm.AlterPartitionAssignments(ctx, same)
+	if err != nil {
+		t.Fatalf("alter to the same replicas: %v", err)
+	}
+	tests = append(tests, check{"keep solo-0 on broker 1", kept["solo"][0].Err, nil})
+	for _, tt := range tests {
+		if (tt.want == nil && tt.got != nil) || (tt.want != nil && !errors.Is(tt.got, tt.want)) {
+			t.Errorf("%s: got %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+	listed, err := e.adm.ListPartitionReassignments(ctx, nil)
+	if err != nil || len(listed) != 0 {
+		t.Errorf("list reassignments: %v %+v", err, listed)
+	}
+}
