@@ -35,6 +35,7 @@ type consoleFixture struct {
 const (
 	fixTopic     = "orders"
 	fixOutTopic  = "orders-copy"
+	fixFragile   = "fragile"
 	fixGroup     = "billing"
 	fixConnector = "tail-app-log"
 	fixPipeline  = "orders-copy"
@@ -90,6 +91,11 @@ func startConsoleFixture(t *testing.T) *consoleFixture {
 	}
 	if _, err := adm.CreateTopic(ctx, 1, 1, nil, fixOutTopic); err != nil {
 		t.Fatalf("create %s: %v", fixOutTopic, err)
+	}
+	// min.insync.replicas above the replication factor: every partition of
+	// this topic is under min ISR, which the cluster page must point out.
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"min.insync.replicas": ptr("2")}, fixFragile); err != nil {
+		t.Fatalf("create %s: %v", fixFragile, err)
 	}
 	recs := make([]*kgo.Record, fixMessages)
 	for i := range recs {
@@ -218,10 +224,12 @@ func consolePages(f *consoleFixture) []consolePage {
 	at := f.start.UTC().Format("2006-01-02T15:04:05")
 	return []consolePage{
 		{name: "cluster", path: "/console/", code: 200, want: []string{
-			"Cluster", "controller", "node 1", "All partitions have a leader and a full ISR"}},
+			"Cluster", "controller", "node 1",
+			`href="/console/topics/fragile">fragile</a></td><td class="num">0</td><td class="bad">under min ISR (1 in sync, min.insync.replicas=2)`},
+			not: []string{"All partitions have a leader", `href="/console/topics/orders">orders</a></td><td class="num">`}},
 		{name: "topics", path: "/console/topics", code: 200, want: []string{
 			`href="/console/topics/orders"`, fixOutTopic,
-			`orders</a></td><td class="num">3</td><td class="num">1</td><td class="num">30</td>`}},
+			`orders</a></td><td class="num">3</td><td class="num">1</td><td class="num">30</td>`, "1 of 1 partitions need attention"}},
 		{name: "topic", path: "/console/topics/orders", code: 200, want: []string{
 			"Topic orders", "retention.ms", "86400000",
 			// The newest 20 messages by default: offsets 10..29.

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -39,8 +40,9 @@ type clusterData struct {
 	Attention  []attentionRow
 }
 
-// partitionProblem says what is wrong with a partition, or "".
-func partitionProblem(p kadm.PartitionDetail) string {
+// partitionProblem says what is wrong with a partition, or "". minISR is
+// the topic's min.insync.replicas (0: unknown).
+func partitionProblem(p kadm.PartitionDetail, minISR int) string {
 	switch {
 	case p.Leader < 0:
 		return "offline (no leader)"
@@ -50,8 +52,36 @@ func partitionProblem(p kadm.PartitionDetail) string {
 		return fmt.Sprintf("offline replicas %v", p.OfflineReplicas)
 	case len(p.ISR) < len(p.Replicas):
 		return fmt.Sprintf("under-replicated (%d of %d in sync)", len(p.ISR), len(p.Replicas))
+	case len(p.ISR) < minISR:
+		return fmt.Sprintf("under min ISR (%d in sync, min.insync.replicas=%d): acks=all produce fails", len(p.ISR), minISR)
 	}
 	return ""
+}
+
+// minISRs reads every topic's min.insync.replicas; a topic whose configs
+// cannot be read is left out (its partitions are then judged without it).
+func minISRs(ctx context.Context, adm *kadm.Client, topics []string) (map[string]int, error) {
+	out := map[string]int{}
+	if len(topics) == 0 {
+		return out, nil
+	}
+	rcs, err := adm.DescribeTopicConfigs(ctx, topics...)
+	if err != nil {
+		return out, fmt.Errorf("topic configs: %w", err)
+	}
+	for _, rc := range rcs {
+		if rc.Err != nil {
+			continue
+		}
+		for _, c := range rc.Configs {
+			if c.Key == "min.insync.replicas" && c.Value != nil {
+				if v, err := strconv.Atoi(*c.Value); err == nil {
+					out[rc.Name] = v
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 func leaderText(l int32) string {
@@ -81,6 +111,10 @@ func (c *Console) clusterPage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		dirs.Each(func(d kadm.DescribedLogDir) { sizes[d.Broker] += d.Size() })
 	}
+	minISR, err := minISRs(ctx, adm, md.Topics.Names())
+	if err != nil {
+		errs = append(errs, "min.insync.replicas unknown: "+err.Error())
+	}
 	d := clusterData{ClusterID: md.Cluster, Controller: md.Controller}
 	leaders := map[int32]int{}
 	for _, t := range md.Topics.Sorted() {
@@ -88,7 +122,7 @@ func (c *Console) clusterPage(w http.ResponseWriter, r *http.Request) {
 		for _, p := range t.Partitions.Sorted() {
 			d.Partitions++
 			leaders[p.Leader]++
-			if prob := partitionProblem(p); prob != "" {
+			if prob := partitionProblem(p, minISR[t.Topic]); prob != "" {
 				d.Attention = append(d.Attention, attentionRow{Topic: t.Topic, Partition: p.Partition, Problem: prob,
 					Leader: leaderText(p.Leader), Replicas: fmt.Sprint(p.Replicas), ISR: fmt.Sprint(p.ISR)})
 			}

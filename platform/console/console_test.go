@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 func TestHumanBytes(t *testing.T) {
@@ -142,5 +144,27 @@ func TestPagesBeforeStart(t *testing.T) {
 	c.Handler().ServeHTTP(rec, mustRequest(t, "/console/workers"))
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `id="no-workers"`) {
 		t.Errorf("workers page without workers: %d\n%s", rec.Code, rec.Body.String())
+	}
+}
+
+func TestPartitionProblem(t *testing.T) {
+	cases := []struct {
+		name   string
+		p      kadm.PartitionDetail
+		minISR int
+		want   string // substring; "" for healthy
+	}{
+		{"healthy", kadm.PartitionDetail{Leader: 1, Replicas: []int32{1, 2}, ISR: []int32{1, 2}}, 2, ""},
+		{"offline", kadm.PartitionDetail{Leader: -1, Replicas: []int32{1}, ISR: []int32{}}, 1, "offline"},
+		{"offline replica", kadm.PartitionDetail{Leader: 1, Replicas: []int32{1, 2}, ISR: []int32{1}, OfflineReplicas: []int32{2}}, 1, "offline replicas"},
+		{"under-replicated", kadm.PartitionDetail{Leader: 1, Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2}}, 1, "under-replicated (2 of 3"},
+		{"under min ISR", kadm.PartitionDetail{Leader: 1, Replicas: []int32{1}, ISR: []int32{1}}, 2, "under min ISR"},
+		{"min ISR unknown", kadm.PartitionDetail{Leader: 1, Replicas: []int32{1}, ISR: []int32{1}}, 0, ""},
+	}
+	for _, c := range cases {
+		got := partitionProblem(c.p, c.minISR)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: partitionProblem = %q, want %q", c.name, got, c.want)
+		}
 	}
 }

@@ -60,6 +60,10 @@ func (c *Console) topicsPage(w http.ResponseWriter, r *http.Request) {
 	if err1 != nil || err2 != nil {
 		errs = append(errs, fmt.Sprintf("offsets unavailable: %v %v", err1, err2))
 	}
+	minISR, err := minISRs(ctx, adm, md.Topics.Names())
+	if err != nil {
+		errs = append(errs, "min.insync.replicas unknown: "+err.Error())
+	}
 	var rows []topicRow
 	for _, t := range md.Topics.Sorted() {
 		row := topicRow{Name: t.Topic, Internal: t.IsInternal, Partitions: len(t.Partitions)}
@@ -74,12 +78,12 @@ func (c *Console) topicsPage(w http.ResponseWriter, r *http.Request) {
 				s, _ := starts.Lookup(t.Topic, p.Partition)
 				row.Records += e.Offset - s.Offset
 			}
-			if partitionProblem(p) != "" {
+			if partitionProblem(p, minISR[t.Topic]) != "" {
 				bad++
 			}
 		}
 		if bad > 0 && row.Problem == "" {
-			row.Problem = fmt.Sprintf("%d partitions need attention", bad)
+			row.Problem = fmt.Sprintf("%d of %d partitions need attention", bad, len(t.Partitions))
 		}
 		rows = append(rows, row)
 	}
