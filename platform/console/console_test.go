@@ -1,7 +1,11 @@
 package console
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -165,6 +169,34 @@ func TestPartitionProblem(t *testing.T) {
 		got := partitionProblem(c.p, c.minISR)
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("%s: partitionProblem = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func mustRequest(t *testing.T, path string) *http.Request {
+	t.Helper()
+	return httptest.NewRequest(http.MethodGet, path, nil)
+}
+
+// TestImportsOnlyKafkaClients keeps the console on the Kafka protocol: it
+// may not depend on any other package of the module (broker, platform,
+// pipelines), as doc.go says.
+func TestImportsOnlyKafkaClients(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	const module = "github.com/tributary-io/tributary/"
+	self := module + "platform/console"
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/twmb/franz-go/pkg/kadm") {
+		t.Fatalf("kadm not among the dependencies: is the go list output understood?\n%s", out)
+	}
+	for _, d := range deps {
+		if strings.HasPrefix(d, module) && d != self {
+			t.Errorf("the console depends on %s", d)
 		}
 	}
 }
