@@ -53,6 +53,13 @@ func (cw consoleWorkers) Units() ([]console.Unit, error) {
 		}
 		u := console.Unit{Kind: "connector", Name: s.Name, Type: s.Config[connect.KeyType],
 			State: st.Connector.State, Paused: s.Paused, Worker: st.Connector.Worker}
+		// Connectors have no record counters: the console counts a sink's
+		// committed offsets and a source's topic over Kafka.
+		if u.Type == "sink" {
+			u.Group = connect.Group(s.Name)
+		} else {
+			u.Topic = s.Config[connect.KeyTopic]
+		}
 		for _, t := range st.Tasks {
 			u.Tasks = append(u.Tasks, console.Task{ID: *t.ID, State: t.State, Worker: t.Worker, Trace: t.Trace})
 			if u.Trace == "" {

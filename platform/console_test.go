@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -312,6 +313,24 @@ func TestConsole(t *testing.T) {
 			}
 		}
 	})
+	t.Run("connector-throughput", func(t *testing.T) {
+		// A source connector has no record counter; the console counts the
+		// records in its topic at each sample (every 5 s).
+		row := regexp.MustCompile(`<td>` + fixConnector + `</td>.*?<td class="num">([0-9]+)</td><td class="num">([0-9.]+)/s</td>`)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, body := fetchPage(t, f.base+"/console/workers")
+			m := row.FindStringSubmatch(strings.ReplaceAll(body, "\n", " "))
+			if m != nil && m[1] != "0" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the connector's row shows no record count after 30s:\n%s", body)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+
 	t.Run("chromium-pause-resume", func(t *testing.T) { testPauseResumeButtons(t, f) })
 
 	t.Run("lag-over-time", func(t *testing.T) {

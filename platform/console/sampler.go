@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // lagSample is a group's total lag at one time.
@@ -92,6 +94,14 @@ func (t *rateTracker) record(at time.Time, counts map[string]float64) {
 	t.at, t.count, t.rate = at, counts, rate
 }
 
+// latest is the last sampled count of key and whether there is one.
+func (t *rateTracker) latest(key string) (float64, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	v, ok := t.count[key]
+	return v, ok
+}
+
 func (t *rateTracker) get(key string) float64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -124,12 +134,46 @@ func (c *Console) sample(ctx context.Context) {
 		c.lags.record(now, lags)
 	}
 	if c.cfg.Workers != nil {
-		counts := map[string]float64{}
-		for _, u := range c.listUnits() {
-			counts[u.Kind+"/"+u.Name] = u.Records
-		}
-		c.rates.record(now, counts)
+		c.rates.record(now, c.unitCounts(ctx))
 	}
+}
+
+// unitCounts is each unit's record count: its own counter when it has
+// one, else what the Kafka protocol shows (see Unit.Counted).
+func (c *Console) unitCounts(ctx context.Context) map[string]float64 {
+	counts := map[string]float64{}
+	adm, _, err := c.adminClient()
+	for _, u := range c.listUnits() {
+		key := u.Kind + "/" + u.Name
+		switch {
+		case u.Counted:
+			counts[key] = u.Records
+		case err != nil:
+		case u.Group != "":
+			offs, ferr := adm.FetchOffsets(ctx, u.Group)
+			if ferr == nil {
+				var sum int64
+				offs.Each(func(o kadm.OffsetResponse) {
+					if o.Err == nil && o.At > 0 {
+						sum += o.At
+					}
+				})
+				counts[key] = float64(sum)
+			}
+		case u.Topic != "":
+			ends, lerr := adm.ListEndOffsets(ctx, u.Topic)
+			if lerr == nil {
+				var sum int64
+				ends.Each(func(o kadm.ListedOffset) {
+					if o.Err == nil {
+						sum += o.Offset
+					}
+				})
+				counts[key] = float64(sum)
+			}
+		}
+	}
+	return counts
 }
 
 // totalLags is the total lag of every group the cluster lists.

@@ -32,9 +32,12 @@ type Unit struct {
 	// filtered, dead_lettered).
 	Records  float64
 	Outcomes map[string]float64
-	// Counted says Records is known; connectors report no record
-	// counters yet, so their rate is shown as unknown.
+	// Counted says Records is known. When it is not, the console counts
+	// over the Kafka protocol: the records a sink's Group committed, or
+	// the records in a source's Topic (whoever wrote them).
 	Counted bool
+	Group   string
+	Topic   string
 }
 
 // Task is one task of a connector.
@@ -79,7 +82,11 @@ func (c *Console) workersPage(w http.ResponseWriter, _ *http.Request) {
 		}
 		sort.Slice(units, func(i, j int) bool { return units[i].Name < units[j].Name })
 		for _, u := range units {
-			row := unitRow{Unit: u, Rate: c.rates.get(u.Kind + "/" + u.Name)}
+			key := u.Kind + "/" + u.Name
+			row := unitRow{Unit: u, Rate: c.rates.get(key)}
+			if !u.Counted {
+				row.Records, row.Counted = c.rates.latest(key)
+			}
 			if u.Kind == "pipeline" {
 				d.Pipelines = append(d.Pipelines, row)
 			} else {
