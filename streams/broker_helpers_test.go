@@ -94,11 +94,24 @@ func startBroker(t testing.TB) string {
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
 		t.Cleanup(func() {
+			if t.Failed() {
+				// SIGQUIT makes the Go runtime print every goroutine, which
+				// shows where a stuck broker waits; the whole log goes to a
+				// file because the dump is long.
+				_ = cmd.Process.Signal(syscall.SIGQUIT)
+				select {
+				case <-done:
+				case <-time.After(5 * time.Second):
+				}
+				f, err := os.CreateTemp("", "streams-broker-*.log")
+				if err == nil {
+					_, _ = f.WriteString(out.String())
+					_ = f.Close()
+					t.Logf("broker log and goroutine dump: %s", f.Name())
+				}
+			}
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 			<-done
-			if t.Failed() {
-				t.Logf("broker log:\n%s", tail(out.String(), 40))
-			}
 		})
 		if waitBroker(kafka, done, 30*time.Second) {
 			return kafka
