@@ -197,7 +197,7 @@ func (s *Source) startReplication(ctx context.Context, repl *pgconn.PgConn, from
 		var pgErr *pgconn.PgError
 		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || time.Now().After(deadline) {
 			if err != nil && pgErr != nil && pgErr.Code == "55006" {
-				return fmt.Errorf("%w: another process streams from slot %s; stop it or choose another slot.name", err, s.slot)
+				return fmt.Errorf("slot %s is busy: another process streams from it (%w); stop it or choose another slot.name", s.slot, err)
 			}
 			return err
 		}
