@@ -233,7 +233,10 @@ func OpenRaft(cfg RaftConfig) (*Raft, error) {
 		// log until add-node makes it a member and the leader replicates the
 		// metadata to it.
 		joining := !slices.ContainsFunc(servers, func(s raft.Server) bool { return s.ID == rc.LocalID })
-		if !joining {
+		if joining {
+			cfg.Logger.Info("not among the cluster peers: waiting to be added with `tributary cluster add-node`",
+				"node", cfg.NodeID, "raft_addr", d.self)
+		} else {
 			if err := d.r.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
 				return nil, fmt.Errorf("bootstrap raft: %w", err)
 			}
