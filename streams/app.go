@@ -147,8 +147,11 @@ func (a *App) run(ctx context.Context) error {
 			return fmt.Errorf("initialize transactional producer: %w", err)
 		}
 	}
+	// clean is set when the last work was committed on the way out: then
+	// on-disk stores keep their contents and checkpoints for the next start.
+	clean := false
 	defer func() {
-		a.dropTasks(false)
+		a.dropTasks(clean)
 		if tc.sess != nil {
 			tc.sess.Close()
 		} else {
@@ -162,6 +165,7 @@ func (a *App) run(ctx context.Context) error {
 			if errors.Is(err, ErrFenced) {
 				return err
 			}
+			clean = err == nil && !tc.in
 			return nil
 		}
 		if err := a.reconcile(ctx, tc); err != nil {
