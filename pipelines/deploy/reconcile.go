@@ -121,6 +121,7 @@ func (w *Worker) reconcile(ctx context.Context) {
 		}
 		w.startUnit(ctx, u)
 	}
+	w.syncConnectorMetrics()
 }
 
 func (w *Worker) stopUnit(id string) {
@@ -135,6 +136,9 @@ func (w *Worker) startUnit(ctx context.Context, u unitDef) {
 	uctx, cancel := context.WithCancel(ctx)
 	r := &running{fp: u.fp, cancel: cancel, done: make(chan struct{})}
 	w.units[u.id] = r
+	if u.spec.Kind == KindPipeline {
+		w.reported[u.spec.Key()] = true // its records series, forgotten on delete
+	}
 	w.log.Info("unit starting", "unit", u.id)
 	go func() {
 		defer close(r.done)
@@ -200,11 +204,15 @@ func (w *Worker) runPipeline(ctx context.Context, u unitDef) error {
 	if err != nil {
 		return fail(err)
 	}
+	var records runner.RecordCounter
+	if w.cfg.Metrics != nil {
+		records = newPipelineRecords(w.cfg.Metrics, u.spec.Name)
+	}
 	delay := 200 * time.Millisecond
 	for {
 		r, err := runner.New(runner.Config{
 			Name: u.spec.Name, Spec: m.Pipeline, Program: prog, Seeds: w.cfg.Seeds, ClientOpts: w.cfg.ClientOpts,
-			InstanceID: w.cfg.ID, Logger: w.log, SessionTimeout: w.cfg.SessionTimeout,
+			InstanceID: w.cfg.ID, Logger: w.log, SessionTimeout: w.cfg.SessionTimeout, Records: records,
 		})
 		if err != nil {
 			return fail(err)

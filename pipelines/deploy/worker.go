@@ -31,7 +31,8 @@ type Config struct {
 	Host connect.Host
 	// Logger receives the worker's events. Default slog.Default().
 	Logger *slog.Logger
-	// Metrics, when set, gets connector and task states.
+	// Metrics, when set, gets connector and task states and pipeline
+	// record counts.
 	Metrics *pluginmetrics.Metrics
 	// SessionTimeout is the session timeout of the workers' group, of sink
 	// connector groups and of pipeline groups: how long a dead worker's
@@ -88,6 +89,9 @@ type Worker struct {
 
 	// units is owned by the reconcile loop.
 	units map[string]*running
+	// reported holds the spec keys whose series the reconcile loop has set
+	// in cfg.Metrics, so it can remove them once the spec is deleted.
+	reported map[string]bool
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -112,6 +116,7 @@ func New(cfg Config) (*Worker, error) {
 		bal:   &balancer{self: memberMeta{ID: cfg.ID, URL: cfg.URL}},
 		specs: map[string]*Spec{}, statuses: map[string]Status{}, read: map[string]int64{},
 		applied: make(chan struct{}), wake: make(chan struct{}, 1), units: map[string]*running{},
+		reported: map[string]bool{},
 	}, nil
 }
 

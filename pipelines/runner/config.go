@@ -53,6 +53,15 @@ type Config struct {
 	// StopTimeout bounds finishing the batch in hand when Run's context is
 	// cancelled. Default 15s.
 	StopTimeout time.Duration
+	// Records, when set, receives each committed batch's counts (the ones
+	// Stats adds up), so a caller can export them without polling Stats.
+	Records RecordCounter
+}
+
+// RecordCounter receives a pipeline's record counts, once per committed
+// batch (not per record), from every consumer of the runner at once.
+type RecordCounter interface {
+	AddRecords(in, out, filtered, errors, deadLettered uint64)
 }
 
 // EnsureDefaults fills every zero field with its default.

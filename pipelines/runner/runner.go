@@ -85,6 +85,14 @@ func (c *counters) commit(b batchCounts, latency time.Duration) {
 	}
 }
 
+// committed adds a committed batch to the counters and to cfg.Records.
+func (r *Runner) committed(b batchCounts, latency time.Duration) {
+	r.stats.commit(b, latency)
+	if r.cfg.Records != nil {
+		r.cfg.Records.AddRecords(b.in, b.out, b.filtered, b.errors, b.deadLettered)
+	}
+}
+
 // Stats returns the counters. It is safe to call while Run runs.
 func (r *Runner) Stats() Stats {
 	c := &r.stats

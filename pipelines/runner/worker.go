@@ -157,7 +157,7 @@ func (w *worker) runExactlyOnce(ctx context.Context) error {
 		case produceErr != nil:
 			return fmt.Errorf("produce: %w", produceErr)
 		case committed:
-			w.r.stats.commit(counts, time.Since(polled))
+			w.r.committed(counts, time.Since(polled))
 		default:
 			// A rebalance or a failed offset commit aborted the batch; the
 			// session rewound to the committed offsets and the records come
@@ -217,7 +217,7 @@ func (w *worker) runAtLeastOnce(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("commit offsets: %w", err)
 		}
-		w.r.stats.commit(counts, time.Since(polled))
+		w.r.committed(counts, time.Since(polled))
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -151,6 +151,21 @@ func TestApplyConnectorAndPipeline(t *testing.T) {
 	waitValues(t, n, "log-errors", []string{`{"level":"error","msg":"e1"}`, `{"level":"error","msg":"e2"}`})
 	waitValues(t, n, "log-slow", []string{`{"level":"info","msg":"slow1"}`, `{"level":"info","msg":"mid600"}`})
 
+	// The node's /metrics counts the pipeline's records by outcome (five
+	// lines read, four written, fast1 filtered) and shows the connector
+	// running.
+	var recs map[string]float64
+	waitFor(t, 10*time.Second, "pipeline records in /metrics", func() bool {
+		recs = pipelineRecords(t, n, "slow-and-failed")
+		return recs["in"] == 5 && recs["out"] == 4 && recs["filtered"] == 1
+	})
+	if recs["dead_lettered"] != 0 {
+		t.Fatalf("pipeline records %v: want none dead-lettered", recs)
+	}
+	waitFor(t, 10*time.Second, "connector app-logs running in /metrics", func() bool {
+		return connectorState(t, n, "app-logs") == "running"
+	})
+
 	// Applying the same directory again changes nothing.
 	out, code = n.cli(t, "apply", "-f", manDir)
 	if code != 0 || !strings.Contains(out, "= pipeline/slow-and-failed unchanged") || !strings.Contains(out, "= connector/app-logs unchanged") {
@@ -181,4 +196,7 @@ func TestApplyConnectorAndPipeline(t *testing.T) {
 	if code := n.call(t, "GET", "/pipelines/slow-and-failed", nil, nil); code != 404 {
 		t.Fatalf("GET deleted pipeline: %d, want 404", code)
 	}
+	waitFor(t, 10*time.Second, "the deleted pipeline's series to leave /metrics", func() bool {
+		return len(pipelineRecords(t, n, "slow-and-failed")) == 0
+	})
 }
