@@ -141,7 +141,7 @@ func killLeadersWhileProducing(t *testing.T, killController bool) {
 	checkAcked(t, c, adm, topic, partitions, a.recs)
 }
 
-func controllerOf(t *testing.T, adm *kadm.Client) int32 {
+func controllerOf(t testing.TB, adm *kadm.Client) int32 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -80,12 +80,12 @@ type node struct {
 
 // testCluster is three nodes started with the same peer list.
 type testCluster struct {
-	t     *testing.T
+	t     testing.TB
 	nodes []*node
 	peers string
 }
 
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var lns []net.Listener
 	var out []int
@@ -104,7 +104,7 @@ func freePorts(t *testing.T, n int) []int {
 }
 
 // startCluster starts three nodes and waits until every one is ready.
-func startCluster(t *testing.T, extra ...string) *testCluster {
+func startCluster(t testing.TB, extra ...string) *testCluster {
 	t.Helper()
 	ports := freePorts(t, 9)
 	c := &testCluster{t: t}
@@ -299,7 +299,7 @@ func (c *testCluster) describe(adm *kadm.Client, topic string) (map[int32]partit
 }
 
 // waitFor polls cond until it holds or limit passes.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {
