@@ -3,7 +3,6 @@ package pgconnector
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -35,7 +34,6 @@ type relation struct {
 type decoder struct {
 	env        envelope
 	cat        *catalog
-	log        *slog.Logger
 	captured   map[uint32]bool // captured tables by OID
 	tombstones bool
 	after      keyAfter

@@ -126,7 +126,7 @@ func (s *Source) Open(ctx context.Context, cfg sdk.Config, pos sdk.Position) err
 		p.Snap, p.Resume = progress, progress.Attempts[0].LSN
 	}
 	cmp := &keyComparer{conn: s.aux, cat: s.cat, info: map[tableName]*tableInfo{}}
-	s.dec = &decoder{env: env, cat: s.cat, log: s.log, captured: captured, tombstones: cfg.Bool("tombstones.on.delete"),
+	s.dec = &decoder{env: env, cat: s.cat, captured: captured, tombstones: cfg.Bool("tombstones.on.delete"),
 		after: cmp.after, resume: pgoutput.LSN(p.Resume), skipTx: pgoutput.LSN(p.Tx), skipCt: p.N, snap: p.Snap}
 
 	if err := s.startReplication(ctx, repl, pgoutput.LSN(p.Resume)); err != nil {
