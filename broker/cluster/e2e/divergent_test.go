@@ -44,8 +44,19 @@ func TestClusterDivergentTailTruncated(t *testing.T) {
 		}
 		return st[0]
 	}
-	waitFor(t, 30*time.Second, "a full ISR", func() bool { return len(state().isr) == 3 })
-	oldLeader := state().leader
+	// Decisions below ask every node afresh: a client's Metadata answer can
+	// lag a leader or ISR change by a moment.
+	agreed := func(cond func(partitionState) bool) func() bool {
+		return func() bool {
+			st, ok := c.agreedState(topic)
+			return ok && cond(st)
+		}
+	}
+	var oldLeader int32
+	waitFor(t, 30*time.Second, "a full ISR", agreed(func(st partitionState) bool {
+		oldLeader = st.leader
+		return len(st.isr) == 3 && st.leader > 0
+	}))
 	var followers []int32
 	for id := int32(1); id <= 3; id++ {
 		if id != oldLeader {
@@ -104,12 +115,12 @@ func TestClusterDivergentTailTruncated(t *testing.T) {
 
 	start := time.Now()
 	c.restart(c.node(oldLeader))
-	waitFor(t, 90*time.Second, fmt.Sprintf("node %d back in the ISR", oldLeader), func() bool {
-		return slices.Contains(state().isr, oldLeader)
-	})
+	waitFor(t, 90*time.Second, fmt.Sprintf("node %d back in the ISR", oldLeader), agreed(func(st partitionState) bool {
+		return slices.Contains(st.isr, oldLeader)
+	}))
 	t.Logf("node %d (old leader, %d records only it had) rejoined the ISR under leader %d %s after its restart",
 		oldLeader, divergent, newLeader, time.Since(start).Round(time.Millisecond))
-	waitFor(t, 60*time.Second, "a full ISR", func() bool { return len(state().isr) == 3 })
+	waitFor(t, 60*time.Second, "a full ISR", agreed(func(st partitionState) bool { return len(st.isr) == 3 }))
 	// Written with all three in sync, so the high watermark covers what the
 	// old leader had to replace.
 	produce(allAcks, "tail", last)

@@ -47,12 +47,13 @@ func BenchmarkLeaderFailover(b *testing.B) {
 	for i := range failoverKills {
 		waitFor(b, 90*time.Second, "a full ISR", fullISR)
 		// The shared client's Metadata answers can be a few seconds old (kgo
-		// caches them), too old to pick the node to kill; agreedLeader asks each
+		// caches them), too old to pick the node to kill; agreedState asks each
 		// node afresh.
 		var victim int32
 		waitFor(b, 30*time.Second, "every node agreeing on the leader", func() bool {
-			victim = agreedLeader(c, topic)
-			return victim > 0
+			st, ok := c.agreedState(topic)
+			victim = st.leader
+			return ok && victim > 0
 		})
 		// One produce before the kill, so the client knows the old leader.
 		pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -84,29 +85,4 @@ func BenchmarkLeaderFailover(b *testing.B) {
 	b.ReportMetric(float64(took[len(took)-1].Microseconds())/1000, "failover-max-ms")
 	b.ReportMetric(0, "ns/op")
 	b.Logf("leader kill to first produce on the new leader over %d kills: %v", len(took), took)
-}
-
-// agreedLeader is the leader of topic's partition 0 when every node, asked
-// through a client of its own (no cached metadata), names the same one; else 0.
-func agreedLeader(c *testCluster, topic string) int32 {
-	var leader int32
-	for _, n := range c.nodes {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(n.kafka))
-		if err != nil {
-			return 0
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		md, err := kadm.NewClient(cl).Metadata(ctx, topic)
-		cancel()
-		cl.Close()
-		if err != nil {
-			return 0
-		}
-		p, ok := md.Topics[topic].Partitions[0]
-		if !ok || p.Leader <= 0 || (leader != 0 && p.Leader != leader) {
-			return 0
-		}
-		leader = p.Leader
-	}
-	return leader
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -296,6 +297,36 @@ func (c *testCluster) describe(adm *kadm.Client, topic string) (map[int32]partit
 		out[p] = partitionState{leader: pd.Leader, isr: pd.ISR}
 	}
 	return out, nil
+}
+
+// agreedState is partition 0 of topic as every node, each asked through a
+// client of its own (no cached metadata), reports it, and whether they all
+// answered and agree on its leader and ISR.
+func (c *testCluster) agreedState(topic string) (partitionState, bool) {
+	var out partitionState
+	for i, n := range c.nodes {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(n.kafka))
+		if err != nil {
+			return partitionState{}, false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		md, err := kadm.NewClient(cl).Metadata(ctx, topic)
+		cancel()
+		cl.Close()
+		if err != nil {
+			return partitionState{}, false
+		}
+		p, ok := md.Topics[topic].Partitions[0]
+		if !ok {
+			return partitionState{}, false
+		}
+		got := partitionState{leader: p.Leader, isr: slices.Sorted(slices.Values(p.ISR))}
+		if i > 0 && (got.leader != out.leader || !slices.Equal(got.isr, out.isr)) {
+			return partitionState{}, false
+		}
+		out = got
+	}
+	return out, true
 }
 
 // waitFor polls cond until it holds or limit passes.
