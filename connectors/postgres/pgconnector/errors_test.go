@@ -2,6 +2,8 @@ package pgconnector
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,11 +38,16 @@ func openErr(t *testing.T, ctx context.Context, raw map[string]string, pos sdk.P
 func TestOpenErrors(t *testing.T) {
 	t.Parallel()
 	srv := pg.Server(t)
+	// Roles are server-wide: this one is dropped after the database (the
+	// grant on its table depends on it).
+	role := fmt.Sprintf("plain_%d_%d", os.Getpid(), slots.Add(1))
+	t.Cleanup(func() { pgtest.Exec(t, srv.Connect(t, "postgres"), "DROP ROLE IF EXISTS "+role) })
 	db := srv.NewDatabase(t)
 	conn := srv.Connect(t, db)
 	pgtest.Exec(t, conn, `CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);
-		CREATE ROLE plain LOGIN PASSWORD 'plainpw'; GRANT SELECT ON t TO plain;
+		CREATE ROLE `+role+` LOGIN PASSWORD 'plainpw'; GRANT SELECT ON t TO `+role+`;
 		CREATE PUBLICATION only_t FOR TABLE t`)
+
 	// A position committed by a source whose slot is then dropped.
 	dropped := sourceConfig(srv, db, nil)
 	src := sdktest.OpenSource(t, target, dropped, nil)
@@ -66,8 +73,8 @@ func TestOpenErrors(t *testing.T) {
 			[]string{"match no table", "fix the patterns"}},
 		{"publication missing", map[string]string{"publication.name": "absent", "publication.autocreate": "false"}, nil,
 			[]string{`publication "absent" does not exist`, `CREATE PUBLICATION "absent" FOR TABLE "public"."t"`}},
-		{"no replication attribute", map[string]string{"user": "plain", "password": "plainpw", "publication.name": "only_t", "publication.autocreate": "false"}, nil,
-			[]string{"may not replicate", `ALTER ROLE "plain" WITH REPLICATION`}},
+		{"no replication attribute", map[string]string{"user": role, "password": "plainpw", "publication.name": "only_t", "publication.autocreate": "false"}, nil,
+			[]string{"may not replicate", `ALTER ROLE "` + role + `" WITH REPLICATION`}},
 		{"slot dropped", map[string]string{"slot.name": dropped["slot.name"]}, pos,
 			[]string{"does not exist, but the connector has a committed position", "reset the connector's offsets"}},
 		{"garbage position", nil, sdk.Position("{not json"),

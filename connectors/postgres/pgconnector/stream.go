@@ -36,6 +36,7 @@ type stream struct {
 	log       *slog.Logger
 	items     chan []streamItem
 	confirmed atomic.Uint64
+	received  atomic.Uint64 // the newest LSN the server sent; only run writes it
 	every     time.Duration
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -63,9 +64,15 @@ func (s *stream) confirm(lsn pgoutput.LSN) {
 	}
 }
 
+// sendStatus reports the committed LSN as flushed (for a logical slot the
+// server takes it as confirmed_flush_lsn) and what was received as
+// written, which only informs the server: a written position behind what
+// it sent would make an idle walsender send a keepalive every time it
+// wakes up.
 func (s *stream) sendStatus() error {
 	c := pgoutput.LSN(s.confirmed.Load())
-	return pgoutput.SendStandbyStatus(s.conn, pgoutput.StandbyStatus{Written: c, Flushed: c, Applied: c})
+	w := max(c, pgoutput.LSN(s.received.Load()))
+	return pgoutput.SendStandbyStatus(s.conn, pgoutput.StandbyStatus{Written: w, Flushed: c, Applied: c})
 }
 
 func (s *stream) run(ctx context.Context) {
@@ -125,7 +132,9 @@ func (s *stream) loop(ctx context.Context, ticker *time.Ticker) error {
 			switch p := parsed.(type) {
 			case *pgoutput.XLogData:
 				b.add(streamItem{walStart: p.WALStart}, p.Data)
+				s.received.Store(max(s.received.Load(), uint64(p.WALStart)))
 			case *pgoutput.Keepalive:
+				s.received.Store(max(s.received.Load(), uint64(p.WALEnd)))
 				if p.ReplyRequested {
 					if err := s.sendStatus(); err != nil {
 						return err
