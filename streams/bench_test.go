@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-io/tributary/streams"
@@ -66,7 +65,7 @@ func runWordCountOnce(b *testing.B, addr, app, in, out string, atLeastOnce bool)
 	}()
 	actx, acancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer acancel()
-	adm := kadm.NewClient(newClient(b, addr))
+	adm := newAdmin(b, addr)
 	ends, err := adm.ListEndOffsets(actx, in)
 	if err != nil {
 		b.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-io/tributary/streams"
@@ -68,7 +67,7 @@ func TestFinalWindowsExactlyOnceWithKills(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	adm := kadm.NewClient(newClient(t, addr))
+	adm := newAdmin(t, addr)
 	inEnds, err := adm.ListEndOffsets(ctx, in)
 	if err != nil {
 		t.Fatal(err)

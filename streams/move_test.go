@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/tributary-io/tributary/streams"
 	"github.com/tributary-io/tributary/streams/examples"
@@ -16,19 +15,7 @@ import (
 // stop cancels it and returns Run's error.
 func runApp(t *testing.T, cfg streams.Config, in, out string) (app *streams.App, stop func() error) {
 	t.Helper()
-	b := streams.NewBuilder()
-	examples.WordCount(b, in, out)
-	top, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err = streams.New(top, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
+	app, done, cancel := startApp(t, cfg, in, out)
 	stopped := false
 	var runErr error
 	stop = func() error {
@@ -43,11 +30,31 @@ func runApp(t *testing.T, cfg streams.Config, in, out string) (app *streams.App,
 	return app, stop
 }
 
+// startApp runs a word-count instance; done receives what Run returned.
+// The caller cancels (and drains done) to stop it.
+func startApp(t *testing.T, cfg streams.Config, in, out string) (*streams.App, <-chan error, context.CancelFunc) {
+	t.Helper()
+	b := streams.NewBuilder()
+	examples.WordCount(b, in, out)
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := streams.New(top, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	return app, done, cancel
+}
+
 func waitGroupDone(t *testing.T, addr, app, in string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	adm := kadm.NewClient(newClient(t, addr))
+	adm := newAdmin(t, addr)
 	ends, err := adm.ListEndOffsets(ctx, in)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +62,9 @@ func waitGroupDone(t *testing.T, addr, app, in string) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for !groupDone(ctx, adm, app, in, ends) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the group did not process every record in 2m: %s", groupLag(ctx, adm, app, app+"-words-repartition", in, ends, false))
+			lagCtx, lagCancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer lagCancel()
+			t.Fatalf("the group did not process every record in 2m: %s", groupLag(lagCtx, adm, app, app+"-words-repartition", in, ends, false))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -139,24 +148,35 @@ func TestFencedInstanceDropsTasks(t *testing.T) {
 	createTopics(t, addr, 2, false, in, out)
 	rs, _ := wordInput(in, 2_000, 5, 100, 4)
 	produce(t, addr, rs)
-	first, stopFirst := runApp(t, wordCountConfig(addr, app, "same"), in, out)
+	first, firstDone, cancelFirst := startApp(t, wordCountConfig(addr, app, "same"), in, out)
+	defer cancelFirst()
 	waitFor(t, time.Minute, "the first instance to commit", func() bool { return first.Stats().Commits > 0 })
 
 	second, stopSecond := runApp(t, wordCountConfig(addr, app, "same"), in, out)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	// Keep input flowing so the first instance writes and meets the fence.
-	for ctx.Err() == nil && first.Stats().Tasks > 0 {
-		more, _ := wordInput(in, 50, 5, 100, uint64(time.Now().UnixNano()))
-		produce(t, addr, more)
-		time.Sleep(100 * time.Millisecond)
+	// Keep input flowing so the first instance writes and meets the fence; it
+	// must end on its own with ErrFenced. (Its task count alone is no signal: it
+	// also drops to zero for a moment while the rebalance takes tasks away.)
+	deadline := time.Now().Add(time.Minute)
+	var err error
+	for fenced := false; !fenced; {
+		select {
+		case err = <-firstDone:
+			fenced = true
+		case <-time.After(100 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatal("the first instance was not fenced within a minute")
+			}
+			more, _ := wordInput(in, 50, 5, 100, uint64(time.Now().UnixNano()))
+			produce(t, addr, more)
+		}
 	}
-	waitFor(t, time.Minute, "the first instance to drop its tasks", func() bool { return first.Stats().Tasks == 0 })
-	err := stopFirst()
 	if !errors.Is(err, streams.ErrFenced) {
 		t.Fatalf("first instance: Run returned %v, want ErrFenced", err)
 	}
-	deadline := time.Now().Add(time.Minute)
+	if n := first.Stats().Tasks; n != 0 {
+		t.Fatalf("the fenced instance still holds %d tasks", n)
+	}
+	deadline = time.Now().Add(time.Minute)
 	for second.Stats().Tasks == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the second instance owns no task after a minute; its Run returned %v", stopSecond())
