@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/tributary-io/tributary/streams"
 	"github.com/tributary-io/tributary/streams/examples"
 )
