@@ -150,8 +150,8 @@ func TestExamplesAreValid(t *testing.T) {
 	if len(probs) > 0 {
 		t.Fatalf("examples do not validate:\n%v", probs)
 	}
-	if len(b.Manifests) != 4 || len(b.Programs) != 2 {
-		t.Fatalf("got %d manifests and %d programs, want 4 and 2", len(b.Manifests), len(b.Programs))
+	if len(b.Manifests) != 7 || len(b.Programs) != 2 {
+		t.Fatalf("got %d manifests and %d programs, want 7 and 2", len(b.Manifests), len(b.Programs))
 	}
 	if len(b.Notes) != 1 || !strings.Contains(b.Notes[0], "3 connector config(s) were checked for structure only") {
 		t.Fatalf("notes = %q, want one saying connector configs were not validated", b.Notes)
