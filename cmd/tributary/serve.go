@@ -65,6 +65,10 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 
 // awaitShutdown waits for the first signal, then runs shutdown bounded by
 // timeout. A second signal while it runs calls exit(1) without waiting.
+// shutdownGrace is how long past its timeout a shutdown may run before the
+// process exits anyway: enough for steps that honour the deadline to return.
+const shutdownGrace = 5 * time.Second
+
 func awaitShutdown(sig <-chan os.Signal, shutdown func(context.Context) error, timeout time.Duration,
 	logger *slog.Logger, exit func(int)) error {
 	s := <-sig
@@ -73,12 +77,22 @@ func awaitShutdown(sig <-chan os.Signal, shutdown func(context.Context) error, t
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- shutdown(ctx) }()
+	// The timeout is a promise to the operator (and to systemd or Kubernetes):
+	// a step that ignores its context, such as a controlled shutdown of a node
+	// whose cluster lost its quorum, must not keep the process alive past it.
+	backstop := time.NewTimer(timeout + shutdownGrace)
+	defer backstop.Stop()
 	select {
 	case err := <-done:
 		if err != nil {
 			return fmt.Errorf("shutdown: %w", err)
 		}
 		return nil
+	case <-backstop.C:
+		logger.Error("shutdown did not finish in time: exiting without finishing it", "timeout", timeout.String())
+		exit(1)
+		<-done // reached only when exit returns (in tests)
+		return errors.New("shutdown timed out")
 	case s := <-sig:
 		logger.Error("second signal: exiting without finishing the shutdown", "signal", s.String())
 		exit(1)

@@ -171,6 +171,19 @@ func TestAwaitShutdown(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+	t.Run("a shutdown that ignores its deadline exits 1 after the timeout", func(t *testing.T) {
+		sig := make(chan os.Signal, 2)
+		sig <- syscall.SIGTERM
+		release := make(chan struct{})
+		exitCode := -1
+		err := awaitShutdown(sig, func(context.Context) error {
+			<-release // a step that never looks at its context
+			return nil
+		}, 100*time.Millisecond, logger, func(code int) { exitCode = code; close(release) })
+		if exitCode != 1 || err == nil || !strings.Contains(err.Error(), "timed out") {
+			t.Fatalf("exit code %d, err %v; want exit(1) after the timeout", exitCode, err)
+		}
+	})
 	t.Run("second signal exits 1 at once", func(t *testing.T) {
 		sig := make(chan os.Signal, 2)
 		sig <- syscall.SIGTERM
