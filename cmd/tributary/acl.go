@@ -13,31 +13,11 @@ import (
 // runACL dispatches `tributary acl <action>` on CreateAcls, DeleteAcls and
 // DescribeAcls.
 func runACL(ctx context.Context, c *cli, args []string) error {
-	actions := []struct {
-		name    string
-		summary string
-		run     func(context.Context, *cli, []string) error
-	}{
+	return dispatch(ctx, c, "acl", args, []action{
 		{"add", "allow (or --deny) principals operations on resources", aclAdd},
 		{"remove", "remove the ACLs matching the flags", aclRemove},
 		{"list", "list the ACLs matching the flags (all without flags)", aclList},
-	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(c.stderr, "Usage: tributary acl <action> [flags]\n\nActions:")
-		for _, a := range actions {
-			fmt.Fprintf(c.stderr, "  %-10s %s\n", a.name, a.summary)
-		}
-		if len(args) == 0 {
-			return usageErrorf("no action given")
-		}
-		return nil
-	}
-	for _, a := range actions {
-		if a.name == args[0] {
-			return a.run(ctx, c, args[1:])
-		}
-	}
-	return usageErrorf("unknown action %q", args[0])
+	})
 }
 
 // aclFlags are the resource, principal and operation flags of acl commands.

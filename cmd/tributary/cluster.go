@@ -16,31 +16,11 @@ import (
 
 // runCluster dispatches `tributary cluster <action>`.
 func runCluster(ctx context.Context, c *cli, args []string) error {
-	actions := []struct {
-		name    string
-		summary string
-		run     func(context.Context, *cli, []string) error
-	}{
+	return dispatch(ctx, c, "cluster", args, []action{
 		{"status", "show nodes, raft members, the controller, and under-replicated and offline partitions", clusterStatus},
 		{"add-node", "add a node to the raft quorum (a voter while there are fewer than 3, else a non-voter)", clusterAddNode},
 		{"remove-node", "take a node out of the raft quorum and fence it (reassign its replicas first)", clusterRemoveNode},
-	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(c.stderr, "Usage: tributary cluster <action> [flags]\n\nActions:")
-		for _, a := range actions {
-			fmt.Fprintf(c.stderr, "  %-12s %s\n", a.name, a.summary)
-		}
-		if len(args) == 0 {
-			return usageErrorf("no action given")
-		}
-		return nil
-	}
-	for _, a := range actions {
-		if a.name == args[0] {
-			return a.run(ctx, c, args[1:])
-		}
-	}
-	return usageErrorf("unknown action %q", args[0])
+	})
 }
 
 // clusterNode is one broker in `cluster status`.

@@ -26,31 +26,6 @@ func runConnector(ctx context.Context, c *cli, args []string) error {
 	})
 }
 
-type action struct {
-	name    string
-	summary string
-	run     func(context.Context, *cli, []string) error
-}
-
-func dispatch(ctx context.Context, c *cli, cmd string, args []string, actions []action) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintf(c.stderr, "Usage: tributary %s <action> [flags]\n\nActions:\n", cmd)
-		for _, a := range actions {
-			fmt.Fprintf(c.stderr, "  %-10s %s\n", a.name, a.summary)
-		}
-		if len(args) == 0 {
-			return usageErrorf("no action given")
-		}
-		return nil
-	}
-	for _, a := range actions {
-		if a.name == args[0] {
-			return a.run(ctx, c, args[1:])
-		}
-	}
-	return usageErrorf("unknown action %q", args[0])
-}
-
 // apiFlags are the flags of REST API commands.
 type apiFlags struct {
 	server  *string

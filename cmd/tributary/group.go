@@ -12,32 +12,12 @@ import (
 
 // runGroup dispatches `tributary group <action>`.
 func runGroup(ctx context.Context, c *cli, args []string) error {
-	actions := []struct {
-		name    string
-		summary string
-		run     func(context.Context, *cli, []string) error
-	}{
+	return dispatch(ctx, c, "group", args, []action{
 		{"list", "list consumer groups", groupList},
 		{"describe", "show members, committed offsets, end offsets and lag", groupDescribe},
 		{"delete", "delete empty groups and their offsets", groupDelete},
 		{"reset-offsets", "move an empty group's committed offsets", groupResetOffsets},
-	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(c.stderr, "Usage: tributary group <action> [flags]\n\nActions:")
-		for _, a := range actions {
-			fmt.Fprintf(c.stderr, "  %-14s %s\n", a.name, a.summary)
-		}
-		if len(args) == 0 {
-			return usageErrorf("no action given")
-		}
-		return nil
-	}
-	for _, a := range actions {
-		if a.name == args[0] {
-			return a.run(ctx, c, args[1:])
-		}
-	}
-	return usageErrorf("unknown action %q", args[0])
+	})
 }
 
 // groupSummary is one row of `group list`.

@@ -20,11 +20,7 @@ import (
 
 // runPipeline dispatches `tributary pipeline <action>`.
 func runPipeline(ctx context.Context, c *cli, args []string) error {
-	actions := []struct {
-		name    string
-		summary string
-		run     func(context.Context, *cli, []string) error
-	}{
+	return dispatch(ctx, c, "pipeline", args, []action{
 		{"run", "run one pipeline in the foreground until Ctrl-C", pipelineRun},
 		{"test", "run a pipeline's test file offline and compare with the expected output", pipelineTest},
 		{"list", "list deployed pipelines with their state (REST API)", pipelineList},
@@ -33,23 +29,7 @@ func runPipeline(ctx context.Context, c *cli, args []string) error {
 		{"pause", "pause a deployed pipeline", apiSimple("PUT", "/pipelines/%s/pause", "paused")},
 		{"resume", "resume a paused pipeline", apiSimple("PUT", "/pipelines/%s/resume", "resumed")},
 		{"restart", "restart a deployed pipeline from its committed offsets", apiSimple("POST", "/pipelines/%s/restart", "restarted")},
-	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(c.stderr, "Usage: tributary pipeline <action> [flags]\n\nActions:")
-		for _, a := range actions {
-			fmt.Fprintf(c.stderr, "  %-10s %s\n", a.name, a.summary)
-		}
-		if len(args) == 0 {
-			return usageErrorf("no action given")
-		}
-		return nil
-	}
-	for _, a := range actions {
-		if a.name == args[0] {
-			return a.run(ctx, c, args[1:])
-		}
-	}
-	return usageErrorf("unknown action %q", args[0])
+	})
 }
 
 // loadManifests validates paths, with connector configs checked by the

@@ -13,33 +13,13 @@ import (
 
 // runTopic dispatches `tributary topic <action>`.
 func runTopic(ctx context.Context, c *cli, args []string) error {
-	actions := []struct {
-		name    string
-		summary string
-		run     func(context.Context, *cli, []string) error
-	}{
+	return dispatch(ctx, c, "topic", args, []action{
 		{"create", "create a topic", topicCreate},
 		{"list", "list topics", topicList},
 		{"describe", "show partitions, leaders, replicas, ISR, offsets and configs", topicDescribe},
 		{"alter", "change configs or add partitions", topicAlter},
 		{"delete", "delete topics", topicDelete},
-	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(c.stderr, "Usage: tributary topic <action> [flags]\n\nActions:")
-		for _, a := range actions {
-			fmt.Fprintf(c.stderr, "  %-10s %s\n", a.name, a.summary)
-		}
-		if len(args) == 0 {
-			return usageErrorf("no action given")
-		}
-		return nil
-	}
-	for _, a := range actions {
-		if a.name == args[0] {
-			return a.run(ctx, c, args[1:])
-		}
-	}
-	return usageErrorf("unknown action %q", args[0])
+	})
 }
 
 // topicResult is what create, alter and delete print, one per topic.

@@ -14,30 +14,10 @@ import (
 
 // runTxn dispatches `tributary txn <action>`.
 func runTxn(ctx context.Context, c *cli, args []string) error {
-	actions := []struct {
-		name    string
-		summary string
-		run     func(context.Context, *cli, []string) error
-	}{
+	return dispatch(ctx, c, "txn", args, []action{
 		{"list", "list transactional ids and the state of their transactions", txnList},
 		{"describe", "show a transaction: state, producer, timeout, partitions, and its open producers", txnDescribe},
-	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(c.stderr, "Usage: tributary txn <action> [flags]\n\nActions:")
-		for _, a := range actions {
-			fmt.Fprintf(c.stderr, "  %-10s %s\n", a.name, a.summary)
-		}
-		if len(args) == 0 {
-			return usageErrorf("no action given")
-		}
-		return nil
-	}
-	for _, a := range actions {
-		if a.name == args[0] {
-			return a.run(ctx, c, args[1:])
-		}
-	}
-	return usageErrorf("unknown action %q", args[0])
+	})
 }
 
 // txnSummary is one row of `txn list`.

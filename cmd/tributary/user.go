@@ -14,31 +14,11 @@ import (
 // salted here; the broker receives only the salted password and keeps only
 // keys derived from it.
 func runUser(ctx context.Context, c *cli, args []string) error {
-	actions := []struct {
-		name    string
-		summary string
-		run     func(context.Context, *cli, []string) error
-	}{
+	return dispatch(ctx, c, "user", args, []action{
 		{"create", "create a user or change its password (SCRAM-SHA-256 and -512)", userCreate},
 		{"delete", "delete a user's SCRAM credentials", userDelete},
 		{"list", "list users and their SCRAM mechanisms", userList},
-	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(c.stderr, "Usage: tributary user <action> [flags]\n\nActions:")
-		for _, a := range actions {
-			fmt.Fprintf(c.stderr, "  %-10s %s\n", a.name, a.summary)
-		}
-		if len(args) == 0 {
-			return usageErrorf("no action given")
-		}
-		return nil
-	}
-	for _, a := range actions {
-		if a.name == args[0] {
-			return a.run(ctx, c, args[1:])
-		}
-	}
-	return usageErrorf("unknown action %q", args[0])
+	})
 }
 
 // userPasswordEnv carries the new user's password without a command-line flag.
