@@ -9,7 +9,6 @@ import (
 	"github.com/tributary-io/tributary/broker/cluster"
 	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/log"
-	"github.com/tributary-io/tributary/broker/record"
 	"github.com/tributary-io/tributary/broker/replication"
 	"github.com/tributary-io/tributary/broker/txn"
 )
@@ -65,7 +64,7 @@ func (b *Broker) startTxns(ctx context.Context) error {
 	}
 	ids := txn.NewIDManager(b.meta, b.cfg.NodeID, cfg.ProducerIDBlock)
 	markers := markerWriter{parts: b.parts, groups: b.groups, now: cfg.Now}
-	c, err := txn.New(cfg, stateLog{parts: b.parts}, markers, ids)
+	c, err := txn.New(cfg, coordinatorLog{parts: b.parts, topic: txn.StateTopic, notCoordinator: txn.ErrNotCoordinator}, markers, ids)
 	if err != nil {
 		return err
 	}
@@ -73,85 +72,6 @@ func (b *Broker) startTxns(ctx context.Context) error {
 		return fmt.Errorf("start transaction coordinator: %w", err)
 	}
 	b.txns = c
-	return nil
-}
-
-// stateLog adapts the replicas of __transaction_state to txn.Log.
-type stateLog struct {
-	parts *replication.Manager
-}
-
-func (s stateLog) partition(p int32) (*replication.Partition, error) {
-	part, err := s.parts.Partition(txn.StateTopic, p)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", txn.ErrNotCoordinator, err)
-	}
-	return part, nil
-}
-
-// Append writes one batch and returns once the in-sync replicas have it (at
-// once on a single node).
-func (s stateLog) Append(p int32, batch []byte) error {
-	part, err := s.partition(p)
-	if err != nil {
-		return err
-	}
-	return appendReplicated(part, batch, txn.ErrNotCoordinator)
-}
-
-// Replay reads the partition from its start to its high watermark.
-func (s stateLog) Replay(p int32, fn func(batch []byte) error) error {
-	if _, err := s.parts.Partition(txn.StateTopic, p); errors.Is(err, cluster.ErrUnknownTopic) {
-		return nil // not a replica here (a cluster): nothing to load
-	}
-	part, err := s.partition(p)
-	if err != nil {
-		return err
-	}
-	return replayPartition(part, fn)
-}
-
-// LeaderEpoch is the partition's leader epoch, written into markers as the
-// coordinator epoch.
-func (s stateLog) LeaderEpoch(p int32) int32 {
-	part, err := s.partition(p)
-	if err != nil {
-		return -1
-	}
-	return part.LeaderEpoch()
-}
-
-// replayPartition calls fn with every batch of part from its start to its high
-// watermark.
-func replayPartition(part *replication.Partition, fn func(batch []byte) error) error {
-	off := part.StartOffset()
-	var buf []byte
-	for off < part.HighWatermark() {
-		rr, err := part.Read(off, replayChunk, part.HighWatermark(), true)
-		if err != nil {
-			return err
-		}
-		buf, err = rr.AppendBytes(buf[:0])
-		next := rr.NextOffset
-		rr.Release()
-		if err != nil {
-			return err
-		}
-		if next <= off {
-			break
-		}
-		for rest := buf; len(rest) > 0; {
-			var batch []byte
-			batch, rest, _, err = record.Next(rest)
-			if err != nil {
-				return fmt.Errorf("replay %s at %d: %w", part.TopicPartition(), off, err)
-			}
-			if err := fn(batch); err != nil {
-				return err
-			}
-		}
-		off = next
-	}
 	return nil
 }
 
