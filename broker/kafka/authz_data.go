@@ -481,74 +481,38 @@ func authzTxnOffsetCommit(z *authz) (kmsg.Response, error) {
 
 func authzDeleteRecords(z *authz) (kmsg.Response, error) {
 	req := z.r.Msg.(*kmsg.DeleteRecordsRequest)
-	var denied []kmsg.DeleteRecordsRequestTopic
-	kept := req.Topics[:0:0]
-	for _, t := range req.Topics {
-		if z.ok(opDelete, auth.Topic(t.Topic)) {
-			kept = append(kept, t)
-		} else {
-			denied = append(denied, t)
-		}
-	}
-	if len(denied) == 0 {
-		return z.serve()
-	}
-	req.Topics = kept
-	resp := z.empty().(*kmsg.DeleteRecordsResponse)
-	if len(kept) > 0 {
-		r, err := z.serve()
-		if err != nil {
-			return nil, err
-		}
-		resp = r.(*kmsg.DeleteRecordsResponse)
-	}
-	for _, t := range denied {
-		rt := kmsg.NewDeleteRecordsResponseTopic()
-		rt.Topic = t.Topic
-		for _, p := range t.Partitions {
-			rp := kmsg.NewDeleteRecordsResponseTopicPartition()
-			rp.Partition, rp.ErrorCode, rp.LowWatermark = p.Partition, topicDenied, -1
-			rt.Partitions = append(rt.Partitions, rp)
-		}
-		resp.Topics = append(resp.Topics, rt)
-	}
-	return resp, nil
+	return filterServe(z, &req.Topics,
+		func(t kmsg.DeleteRecordsRequestTopic) bool { return z.ok(opDelete, auth.Topic(t.Topic)) },
+		func(resp *kmsg.DeleteRecordsResponse, denied []kmsg.DeleteRecordsRequestTopic) {
+			for _, t := range denied {
+				rt := kmsg.NewDeleteRecordsResponseTopic()
+				rt.Topic = t.Topic
+				for _, p := range t.Partitions {
+					rp := kmsg.NewDeleteRecordsResponseTopicPartition()
+					rp.Partition, rp.ErrorCode, rp.LowWatermark = p.Partition, topicDenied, -1
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				resp.Topics = append(resp.Topics, rt)
+			}
+		})
 }
 
 func authzDescribeProducers(z *authz) (kmsg.Response, error) {
 	req := z.r.Msg.(*kmsg.DescribeProducersRequest)
-	var denied []kmsg.DescribeProducersRequestTopic
-	kept := req.Topics[:0:0]
-	for _, t := range req.Topics {
-		if z.ok(opRead, auth.Topic(t.Topic)) {
-			kept = append(kept, t)
-		} else {
-			denied = append(denied, t)
-		}
-	}
-	if len(denied) == 0 {
-		return z.serve()
-	}
-	req.Topics = kept
-	resp := z.empty().(*kmsg.DescribeProducersResponse)
-	if len(kept) > 0 {
-		r, err := z.serve()
-		if err != nil {
-			return nil, err
-		}
-		resp = r.(*kmsg.DescribeProducersResponse)
-	}
-	for _, t := range denied {
-		rt := kmsg.NewDescribeProducersResponseTopic()
-		rt.Topic = t.Topic
-		for _, p := range t.Partitions {
-			rp := kmsg.NewDescribeProducersResponseTopicPartition()
-			rp.Partition, rp.ErrorCode = p, topicDenied
-			rt.Partitions = append(rt.Partitions, rp)
-		}
-		resp.Topics = append(resp.Topics, rt)
-	}
-	return resp, nil
+	return filterServe(z, &req.Topics,
+		func(t kmsg.DescribeProducersRequestTopic) bool { return z.ok(opRead, auth.Topic(t.Topic)) },
+		func(resp *kmsg.DescribeProducersResponse, denied []kmsg.DescribeProducersRequestTopic) {
+			for _, t := range denied {
+				rt := kmsg.NewDescribeProducersResponseTopic()
+				rt.Topic = t.Topic
+				for _, p := range t.Partitions {
+					rp := kmsg.NewDescribeProducersResponseTopicPartition()
+					rp.Partition, rp.ErrorCode = p, topicDenied
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				resp.Topics = append(resp.Topics, rt)
+			}
+		})
 }
 
 func containsString(list []string, s string) bool {
@@ -581,4 +545,33 @@ func authzOffsetForLeaderEpoch(z *authz) (kmsg.Response, error) {
 			}
 			resp.Topics = append(resp.Topics, rt)
 		})
+}
+
+// filterServe serves a request that names several resources: the allowed items
+// stay in *items and are served; each denied one is answered by addDenied in the
+// response, so a client sees per-resource authorization errors.
+func filterServe[T any, R kmsg.Response](z *authz, items *[]T, allowed func(T) bool, addDenied func(R, []T)) (kmsg.Response, error) {
+	var denied []T
+	kept := (*items)[:0:0]
+	for _, it := range *items {
+		if allowed(it) {
+			kept = append(kept, it)
+		} else {
+			denied = append(denied, it)
+		}
+	}
+	if len(denied) == 0 {
+		return z.serve()
+	}
+	*items = kept
+	resp := z.empty().(R)
+	if len(kept) > 0 {
+		r, err := z.serve()
+		if err != nil {
+			return nil, err
+		}
+		resp = r.(R)
+	}
+	addDenied(resp, denied)
+	return resp, nil
 }
