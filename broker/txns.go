@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/tributary-io/tributary/broker/cluster"
-	"github.com/tributary-io/tributary/broker/group"
 	"github.com/tributary-io/tributary/broker/log"
 	"github.com/tributary-io/tributary/broker/replication"
 	"github.com/tributary-io/tributary/broker/txn"
@@ -63,7 +61,7 @@ func (b *Broker) startTxns(ctx context.Context) error {
 		}
 	}
 	ids := txn.NewIDManager(b.meta, b.cfg.NodeID, cfg.ProducerIDBlock)
-	markers := markerWriter{parts: b.parts, groups: b.groups, now: cfg.Now}
+	markers := markerWriter{node: b.cfg.NodeID, meta: b.meta, parts: b.parts, groups: b.groups, now: cfg.Now}
 	c, err := txn.New(cfg, coordinatorLog{parts: b.parts, topic: txn.StateTopic, notCoordinator: txn.ErrNotCoordinator}, markers, ids)
 	if err != nil {
 		return err
@@ -72,32 +70,6 @@ func (b *Broker) startTxns(ctx context.Context) error {
 		return fmt.Errorf("start transaction coordinator: %w", err)
 	}
 	b.txns = c
+	b.srv.SetMarkerAppender(markers)
 	return nil
-}
-
-// markerWriter writes transaction markers to this node's partitions. Markers for
-// __consumer_offsets go through the group coordinator, which applies or drops
-// the transaction's pending offsets under the same lock.
-type markerWriter struct {
-	parts  *replication.Manager
-	groups *group.Coordinator
-	now    func() time.Time
-}
-
-func (m markerWriter) WriteMarker(tp txn.TopicPartition, mk txn.Marker) error {
-	batch, err := txn.MarkerBatch(mk, m.now())
-	if err != nil {
-		return err
-	}
-	if tp.Topic == group.OffsetsTopic {
-		return m.groups.CompleteTxn(tp.Partition, mk.ProducerID, mk.Commit, batch)
-	}
-	part, err := m.parts.Partition(tp.Topic, tp.Partition)
-	if err == nil {
-		_, err = part.AppendCoordinator(batch)
-	}
-	if errors.Is(err, cluster.ErrUnknownTopic) {
-		return nil // the topic was deleted: there is nothing left to mark
-	}
-	return err
 }

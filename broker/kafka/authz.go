@@ -71,6 +71,8 @@ func authzSteps() map[int16]authzStep {
 		24: authzAddPartitionsToTxn,
 		25: authzAddOffsetsToTxn,
 		26: txnStep(func(m kmsg.Request) string { return m.(*kmsg.EndTxnRequest).TransactionalID }),
+		// WriteTxnMarkers comes from another broker's transaction coordinator.
+		27: clusterStep(opClusterAction),
 		28: authzTxnOffsetCommit,
 		29: clusterStep(opDescribe),
 		30: clusterStep(opAlter),
@@ -221,6 +223,24 @@ func (z *authz) denyCluster() (kmsg.Response, error) {
 		}
 		for _, u := range req.Upsertions {
 			add(u.Name)
+		}
+		return resp, nil
+	case *kmsg.WriteTxnMarkersRequest:
+		resp := z.empty().(*kmsg.WriteTxnMarkersResponse)
+		for _, m := range req.Markers {
+			rm := kmsg.NewWriteTxnMarkersResponseMarker()
+			rm.ProducerID = m.ProducerID
+			for _, t := range m.Topics {
+				rt := kmsg.NewWriteTxnMarkersResponseMarkerTopic()
+				rt.Topic = t.Topic
+				for _, p := range t.Partitions {
+					rp := kmsg.NewWriteTxnMarkersResponseMarkerTopicPartition()
+					rp.Partition, rp.ErrorCode = p, clusterDenied
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				rm.Topics = append(rm.Topics, rt)
+			}
+			resp.Markers = append(resp.Markers, rm)
 		}
 		return resp, nil
 	case *kmsg.DescribeLogDirsRequest:

@@ -73,6 +73,9 @@ func apis() []api {
 		{Key: 24, MinVersion: 0, MaxVersion: 3, Serve: (*Server).handleAddPartitionsToTxn},
 		{Key: 25, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleAddOffsetsToTxn},
 		{Key: 26, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleEndTxn},
+		// WriteTxnMarkers is broker-to-broker: a coordinator's markers for the
+		// partitions this node leads. v2 adds KIP-890's transaction version.
+		{Key: 27, MinVersion: 0, MaxVersion: 1, Serve: (*Server).handleWriteTxnMarkers},
 		{Key: 28, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleTxnOffsetCommit},
 		{Key: 32, MinVersion: 0, MaxVersion: 4, Serve: (*Server).handleDescribeConfigs},
 		{Key: 33, MinVersion: 0, MaxVersion: 2, Serve: (*Server).handleAlterConfigs},

@@ -168,6 +168,10 @@ var requestShapes = map[int16]*shape{
 	25: shp(fld(kString), fld(kInt64), fld(kInt16), fld(kString)),
 	// EndTxn.
 	26: shp(fld(kString), fld(kInt64), fld(kInt16), fld(kInt8)),
+	// WriteTxnMarkers: markers (producer id, epoch, committed, topics (name,
+	// partitions), coordinator epoch, (v2+) transaction version).
+	27: shp(structs(shp(fld(kInt64), fld(kInt16), fld(kInt8), structs(shp(fld(kString), fld(kInt32s))),
+		fld(kInt32), fld(kInt8).since(2)))),
 	// TxnOffsetCommit.
 	28: shp(fld(kString), fld(kString), fld(kInt64), fld(kInt16), fld(kInt32), fld(kString), fld(kString),
 		structs(shp(fld(kString).until(5), fld(kUUID).since(6),

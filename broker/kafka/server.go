@@ -94,6 +94,9 @@ type Server struct {
 	// txns is the transaction coordinator (SetTxns); nil answers the transaction
 	// APIs with COORDINATOR_NOT_AVAILABLE.
 	txns *txn.Coordinator
+	// markers writes the markers other brokers' transaction coordinators send
+	// (SetMarkerAppender, 27_write_txn_markers.go).
+	markers MarkerAppender
 	// ids hands out producer ids to idempotent producers (InitProducerId without
 	// a transactional id), in blocks reserved in the metadata.
 	ids *txn.IDManager

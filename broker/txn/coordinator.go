@@ -36,6 +36,14 @@ type MarkerWriter interface {
 	WriteMarker(tp TopicPartition, m Marker) error
 }
 
+// MarkersWriter is an optional capability of a MarkerWriter: the same marker
+// written to every partition of a transaction at once, so a cluster sends one
+// request per destination broker and waits for them together. It returns one
+// error per partition, in order, with WriteMarker's meaning.
+type MarkersWriter interface {
+	WriteMarkers(tps []TopicPartition, m Marker) []error
+}
+
 // Coordinator is the transaction coordinator for the transactional ids whose
 // __transaction_state partition this node leads (all of them on a single node).
 //
@@ -301,9 +309,18 @@ func (c *Coordinator) complete(s *shard, t Txn, now time.Time) (Txn, error) {
 		m.CoordinatorEpoch = le.LeaderEpoch(s.partition)
 	}
 	var errs []error
-	for _, tp := range t.Partitions {
-		if err := c.markers.WriteMarker(tp, m); err != nil {
-			errs = append(errs, fmt.Errorf("marker to %s-%d: %w", tp.Topic, tp.Partition, err))
+	if mw, ok := c.markers.(MarkersWriter); ok {
+		for i, err := range mw.WriteMarkers(t.Partitions, m) {
+			if err != nil {
+				tp := t.Partitions[i]
+				errs = append(errs, fmt.Errorf("marker to %s-%d: %w", tp.Topic, tp.Partition, err))
+			}
+		}
+	} else {
+		for _, tp := range t.Partitions {
+			if err := c.markers.WriteMarker(tp, m); err != nil {
+				errs = append(errs, fmt.Errorf("marker to %s-%d: %w", tp.Topic, tp.Partition, err))
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
