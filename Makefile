@@ -60,14 +60,19 @@ fuzz:
 
 # The benchmark table (README "Performance"): the broker as a separate process
 # on loopback, produce/consume/end-to-end via platform/perf, the limits of this
-# machine measured in the same run, and the broker/log storage benchmarks.
+# machine measured in the same run, three nodes with RF=3, a topic-to-topic
+# pipeline (`tributary pipeline run`), streams word count with exactly-once on
+# and off (streams' BenchmarkWordCount, WCBENCHTIME runs of 500,000 words each)
+# and the broker/log storage benchmarks.
 # PROFILE=1 also saves the broker's pprof CPU and allocation profiles in bench-out/.
-PROFILE   ?=
-BENCHTIME ?= 1s
+PROFILE     ?=
+BENCHTIME   ?= 1s
+WCBENCHTIME ?= 3x
 bench: build
 	@mkdir -p bench-out
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 ./broker/log/ > bench-out/log.txt
-	$(GO) run ./platform/perf/bench --bin $(BIN)/tributary --out bench-out --storage bench-out/log.txt $(if $(PROFILE),--profile)
+	TRIBUTARY_TEST_BIN=$(abspath $(BIN))/tributary $(GO) test -run '^$$' -bench '^BenchmarkWordCount$$' -benchtime $(WCBENCHTIME) -count 1 ./streams/ > bench-out/streams.txt
+	$(GO) run ./platform/perf/bench --bin $(BIN)/tributary --out bench-out --storage bench-out/log.txt --streams bench-out/streams.txt $(if $(PROFILE),--profile)
 
 # PNGs of every web console page (README), taken by headless Chromium from
 # a node with topics, a group, a connector and a pipeline (platform/console_test.go).

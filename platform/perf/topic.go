@@ -18,12 +18,25 @@ func EnsureTopic(ctx context.Context, brokers []string, topic string, partitions
 
 // EnsureTopicRF is EnsureTopic with a replication factor.
 func EnsureTopicRF(ctx context.Context, brokers []string, topic string, partitions int32, rf int16, opts ...kgo.Opt) error {
+	return EnsureTopicConfig(ctx, brokers, topic, partitions, rf, nil, opts...)
+}
+
+// EnsureTopicConfig is EnsureTopicRF with topic configs (for example
+// min.insync.replicas) for a topic it creates.
+func EnsureTopicConfig(ctx context.Context, brokers []string, topic string, partitions int32, rf int16, configs map[string]string, opts ...kgo.Opt) error {
+	var cfg map[string]*string
+	if len(configs) > 0 {
+		cfg = make(map[string]*string, len(configs))
+		for k, v := range configs {
+			cfg[k] = &v
+		}
+	}
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID("tributary-perf")}, opts...)...)
 	if err != nil {
 		return fmt.Errorf("create admin client for %v: %w", brokers, err)
 	}
 	defer cl.Close()
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, rf, nil, topic)
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, rf, cfg, topic)
 	// kadm returns the topic's own error as err too.
 	if err = errors.Join(err, resp.Err); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return fmt.Errorf("create topic %s: %w", topic, err)

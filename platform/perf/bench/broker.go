@@ -15,16 +15,41 @@ import (
 	"time"
 )
 
+// proc is a child process of the harness (a broker or a pipeline runner)
+// with its output appended to a log file.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+	log  *os.File
+}
+
+// launch starts bin with args, its output appended to logPath. It does not
+// wait for the process to be ready.
+func launch(bin string, args []string, logPath string) (*proc, error) {
+	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("child log: %w", err)
+	}
+	p := &proc{cmd: exec.Command(bin, args...), done: make(chan struct{}), log: lf}
+	p.cmd.Stdout, p.cmd.Stderr = lf, lf
+	if err := p.cmd.Start(); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("start %s %s: %w", bin, args[0], err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
 // brokerProc is a `tributary serve` child process on loopback ports.
 type brokerProc struct {
-	bin     string
+	*proc
 	dataDir string
 	kafka   string // host:port of the Kafka listener
 	http    string
 	pprof   string // host:port of the pprof listener, or ""
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the process has exited
-	log     *os.File
 }
 
 // freePort asks the OS for a free loopback port.
@@ -37,44 +62,54 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startBroker runs bin serve on dataDir and waits until /readyz answers 200.
-// Its output goes to logPath. withPprof adds the hidden --pprof-addr flag.
-func startBroker(ctx context.Context, bin, dataDir, logPath string, withPprof bool) (*brokerProc, time.Duration, error) {
-	ports := make([]int, 3)
-	for i := range ports {
+// freeAddrs returns n free loopback host:port addresses.
+func freeAddrs(n int) ([]string, error) {
+	out := make([]string, n)
+	for i := range out {
 		p, err := freePort()
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		ports[i] = p
+		out[i] = fmt.Sprintf("127.0.0.1:%d", p)
 	}
-	b := &brokerProc{
-		bin: bin, dataDir: dataDir,
-		kafka: fmt.Sprintf("127.0.0.1:%d", ports[0]),
-		http:  fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		done:  make(chan struct{}),
-	}
+	return out, nil
+}
+
+// launchBroker runs bin serve on dataDir with its Kafka listener at kafka and
+// its HTTP server at httpAddr, without waiting for it to be ready. extra are more
+// serve flags (cluster membership); withPprof adds the hidden --pprof-addr
+// flag on a free port.
+func launchBroker(bin, dataDir, kafka, httpAddr, logPath string, withPprof bool, extra ...string) (*brokerProc, error) {
+	b := &brokerProc{dataDir: dataDir, kafka: kafka, http: httpAddr}
 	args := []string{"serve", "--data-dir", dataDir, "--listeners", b.kafka, "--http-addr", b.http, "--log-level", "warn"}
 	if withPprof {
-		b.pprof = fmt.Sprintf("127.0.0.1:%d", ports[2])
+		a, err := freeAddrs(1)
+		if err != nil {
+			return nil, err
+		}
+		b.pprof = a[0]
 		args = append(args, "--pprof-addr", b.pprof)
 	}
-	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	p, err := launch(bin, append(args, extra...), logPath)
 	if err != nil {
-		return nil, 0, fmt.Errorf("broker log: %w", err)
+		return nil, err
 	}
-	b.log = lf
-	b.cmd = exec.Command(bin, args...)
-	b.cmd.Stdout, b.cmd.Stderr = lf, lf
+	b.proc = p
+	return b, nil
+}
+
+// startBroker runs a single-node bin serve on dataDir and waits until /readyz
+// answers 200; it returns how long that took. Its output goes to logPath.
+func startBroker(ctx context.Context, bin, dataDir, logPath string, withPprof bool) (*brokerProc, time.Duration, error) {
+	addrs, err := freeAddrs(2)
+	if err != nil {
+		return nil, 0, err
+	}
 	start := time.Now()
-	if err := b.cmd.Start(); err != nil {
-		lf.Close()
-		return nil, 0, fmt.Errorf("start %s: %w", bin, err)
+	b, err := launchBroker(bin, dataDir, addrs[0], addrs[1], logPath, withPprof)
+	if err != nil {
+		return nil, 0, err
 	}
-	go func() {
-		_ = b.cmd.Wait()
-		close(b.done)
-	}()
 	if err := b.waitReady(ctx, 2*time.Minute); err != nil {
 		b.kill()
 		return nil, 0, err
@@ -109,10 +144,10 @@ func (b *brokerProc) waitReady(ctx context.Context, limit time.Duration) error {
 }
 
 // rssBytes returns the process's resident set size (Linux /proc only).
-func (b *brokerProc) rssBytes() (int64, error) {
+func (b *proc) rssBytes() (int64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", b.cmd.Process.Pid))
 	if err != nil {
-		return 0, fmt.Errorf("read broker rss: %w", err)
+		return 0, fmt.Errorf("read rss: %w", err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
@@ -126,23 +161,23 @@ func (b *brokerProc) rssBytes() (int64, error) {
 	return 0, errors.New("no VmRSS in /proc status")
 }
 
-// cpuSeconds returns the user+system CPU time the broker has used (Linux
+// cpuSeconds returns the user+system CPU time the process has used (Linux
 // /proc only; clock ticks are taken as the usual 100 per second).
-func (b *brokerProc) cpuSeconds() (float64, error) {
+func (b *proc) cpuSeconds() (float64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", b.cmd.Process.Pid))
 	if err != nil {
-		return 0, fmt.Errorf("read broker cpu time: %w", err)
+		return 0, fmt.Errorf("read cpu time: %w", err)
 	}
 	// Fields after the command name, which is in parentheses and may hold spaces.
 	_, rest, ok := strings.Cut(string(data), ") ")
 	f := strings.Fields(rest)
 	if !ok || len(f) < 13 {
-		return 0, fmt.Errorf("read broker cpu time: unexpected /proc stat %q", data)
+		return 0, fmt.Errorf("read cpu time: unexpected /proc stat %q", data)
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("read broker cpu time: %w", err)
+		return 0, fmt.Errorf("read cpu time: %w", err)
 	}
 	return float64(utime+stime) / 100, nil
 }
@@ -164,9 +199,9 @@ func loadAverage() float64 {
 	return v
 }
 
-// stop asks the broker to shut down (SIGTERM) and waits; it kills it if it
+// stop asks the process to shut down (SIGTERM) and waits; it kills it if it
 // has not exited within a minute.
-func (b *brokerProc) stop() error {
+func (b *proc) stop() error {
 	defer b.log.Close()
 	_ = b.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -174,20 +209,27 @@ func (b *brokerProc) stop() error {
 		return nil
 	case <-time.After(time.Minute):
 		b.kill()
-		return errors.New("broker did not stop within a minute of SIGTERM; killed")
+		return fmt.Errorf("%s did not stop within a minute of SIGTERM; killed", b.cmd.Args[1])
 	}
 }
 
-// kill ends the broker at once, as a crash would, and waits for it.
-func (b *brokerProc) kill() {
+// kill ends the process at once, as a crash would, and waits for it.
+func (b *proc) kill() {
 	_ = b.cmd.Process.Kill()
 	<-b.done
+	_ = b.log.Close()
 }
 
+// seeds returns the broker's Kafka address.
+func (b *brokerProc) seeds() []string { return []string{b.kafka} }
+
+// pprofAddr returns the broker's pprof listener, or "".
+func (b *brokerProc) pprofAddr() string { return b.pprof }
+
 // fetchProfile saves the pprof profile at path (for example
-// "profile?seconds=8") of the broker into file.
-func (b *brokerProc) fetchProfile(ctx context.Context, path, file string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+b.pprof+"/debug/pprof/"+path, nil)
+// "profile?seconds=8") of the pprof listener at addr into file.
+func fetchProfile(ctx context.Context, addr, path, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/"+path, nil)
 	if err != nil {
 		return fmt.Errorf("profile %s: %w", path, err)
 	}

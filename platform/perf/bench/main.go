@@ -3,7 +3,12 @@
 // perf package (produce, consume, end-to-end), measures the limits of the same
 // machine in the same run (sequential file write and read of the same bytes,
 // loopback TCP copy), and prints one table with each row's ratio to its limit.
-// With --profile it saves the broker's CPU and allocation profiles.
+// It then starts three nodes as one cluster (RF=3 produce with acks=-1 and
+// end-to-end latency), runs a topic-to-topic pipeline with `tributary
+// pipeline run` against a broker of its own, and adds rows parsed from `go
+// test -bench` output: broker/log storage (--storage) and streams word count
+// with exactly-once on and off (--streams). --only picks scenario groups.
+// With --profile it saves the single-node broker's CPU and allocation profiles.
 //
 // Figures are printed, never asserted: they depend on the machine.
 package main
@@ -24,12 +29,17 @@ import (
 
 // options are the harness's flags.
 type options struct {
-	bin      string
-	out      string
-	storage  string
-	profile  bool
-	duration time.Duration
-	e2e      time.Duration
+	bin     string
+	out     string
+	storage string
+	streams string
+	only    string
+	// pipelineRecords and pipelineTimeout size and bound the pipeline run.
+	pipelineRecords int
+	pipelineTimeout time.Duration
+	profile         bool
+	duration        time.Duration
+	e2e             time.Duration
 }
 
 func main() {
@@ -37,6 +47,10 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "bin/tributary", "the tributary binary to run as the broker")
 	flag.StringVar(&o.out, "out", "bench-out", "folder for the table, JSON results, broker log and profiles")
 	flag.StringVar(&o.storage, "storage", "", "`go test -bench` output of broker/log to add as storage rows")
+	flag.StringVar(&o.streams, "streams", "", "`go test -bench WordCount` output of streams/ to add as streams rows")
+	flag.StringVar(&o.only, "only", "", "comma-separated scenario `groups` to run: single, cluster, pipeline, streams (default all)")
+	flag.IntVar(&o.pipelineRecords, "pipeline-records", 1_000_000, "input records of the pipeline run")
+	flag.DurationVar(&o.pipelineTimeout, "pipeline-timeout", 3*time.Minute, "longest the pipeline run may take")
 	flag.BoolVar(&o.profile, "profile", false, "save the broker's pprof CPU and allocation profiles")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each produce run")
 	flag.DurationVar(&o.e2e, "e2e-duration", 15*time.Second, "length of the end-to-end run")
@@ -51,6 +65,9 @@ func main() {
 }
 
 func run(ctx context.Context, o options, stdout, logw io.Writer) error {
+	if err := checkOnly(o.only); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return fmt.Errorf("output folder: %w", err)
 	}

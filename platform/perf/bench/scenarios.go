@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,11 +22,21 @@ type measured struct {
 	cores float64
 }
 
-// measure runs fn and works out the broker's CPU use over it.
-func measure(b *brokerProc, fn func() (perf.Report, error)) (measured, error) {
-	c0, err0 := b.cpuSeconds()
+// target is what a scenario runs against: one broker or a cluster.
+type target interface {
+	// seeds are the Kafka bootstrap addresses.
+	seeds() []string
+	// cpuSeconds is the CPU time the broker processes have used so far.
+	cpuSeconds() (float64, error)
+	// pprofAddr is the pprof listener to profile, or "".
+	pprofAddr() string
+}
+
+// measure runs fn and works out the brokers' CPU use over it.
+func measure(t target, fn func() (perf.Report, error)) (measured, error) {
+	c0, err0 := t.cpuSeconds()
 	rep, err := fn()
-	c1, err1 := b.cpuSeconds()
+	c1, err1 := t.cpuSeconds()
 	m := measured{Report: rep}
 	if err0 == nil && err1 == nil && rep.Seconds > 0 {
 		m.cores = (c1 - c0) / rep.Seconds
@@ -40,43 +52,123 @@ type harness struct {
 	logw io.Writer
 }
 
-// Sections of the table.
+// Sections of the table, in the order they are printed.
 const (
-	secBroker  = "single node (separate process, loopback)"
-	secLimits  = "machine limits (same run, same bytes)"
-	secCluster = "cluster, pipelines, streams"
-	secNode    = "memory and start-up"
+	secBroker = "single node (separate process, loopback)"
+	secLimits = "machine limits (same run, same bytes)"
+	secApps   = "pipelines and streams (one node)"
+	secNode   = "memory and start-up"
 )
 
 // batchBytes is the producer batch size of every run (the goal's 16 KiB).
 const batchBytes = 16 << 10
 
-// notYet are rows for what this build cannot run yet. To enable one, replace
-// its entry with a scenario that measures it (for RF=3: start three brokers
-// with the cluster flags and produce with acks=-1 to a topic of replication
-// factor 3, as h.produce does for one).
-var notYet = []row{
-	{Section: secCluster, Name: "produce 100B acks=-1, 3 nodes RF=3", Note: "not available: needs issue #6 (cluster)"},
-	{Section: secCluster, Name: "end-to-end 100B, 3 nodes RF=3 acks=-1", Note: "not available: needs issue #6 (cluster); goal p99 < 10 ms"},
-	{Section: secCluster, Name: "pipeline topic-to-topic throughput", Note: "not available: needs issue #9 (pipelines)"},
-	{Section: secCluster, Name: "streams stateful throughput", Note: "not available: needs issue #8 (streams)"},
+// Scenario groups for --only.
+const (
+	groupSingle   = "single"
+	groupCluster  = "cluster"
+	groupPipeline = "pipeline"
+	groupStreams  = "streams"
+)
+
+// checkOnly rejects an --only list that names an unknown group.
+func checkOnly(only string) error {
+	if only == "" {
+		return nil
+	}
+	for _, s := range strings.Split(only, ",") {
+		switch strings.TrimSpace(s) {
+		case groupSingle, groupCluster, groupPipeline, groupStreams:
+		default:
+			return fmt.Errorf("--only: unknown group %q (want %s, %s, %s or %s)", s, groupSingle, groupCluster, groupPipeline, groupStreams)
+		}
+	}
+	return nil
+}
+
+// runs reports whether the scenario group g is selected.
+func (h *harness) runs(g string) bool {
+	if h.opts.only == "" {
+		return true
+	}
+	for _, s := range strings.Split(h.opts.only, ",") {
+		if strings.TrimSpace(s) == g {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *harness) logf(format string, args ...any) {
 	fmt.Fprintf(h.logw, "bench: "+format+"\n", args...)
 }
 
-// all runs every scenario in order and returns the rows measured so far when
-// one fails.
+// all runs every selected scenario group in turn, each against brokers of
+// its own, and returns the rows by section. A failed single-node run ends
+// the run (the limits and the peak rate come from it); a failed three-node,
+// pipeline or streams group leaves a row saying so and the others still run.
 func (h *harness) all(ctx context.Context) ([]row, error) {
-	var rows []row
+	var (
+		single, limits, three, apps, node []row
+		fileWrite                         perf.Limit
+		errs                              []error
+	)
+	assemble := func() []row {
+		var rows []row
+		for _, part := range [][]row{single, limits, three, apps, node} {
+			rows = append(rows, part...)
+		}
+		return rows
+	}
+	if h.runs(groupSingle) {
+		var err error
+		if single, limits, node, fileWrite, err = h.singleNode(ctx); err != nil {
+			return assemble(), err
+		}
+	}
+	if h.runs(groupCluster) {
+		rows, err := h.threeNodes(ctx, fileWrite)
+		if err != nil {
+			errs = append(errs, err)
+			rows = append(rows, row{Section: secThree, Name: "three-node runs", Note: "failed: " + err.Error()})
+		}
+		three = rows
+	}
+	if h.runs(groupPipeline) {
+		r, err := h.pipeline(ctx)
+		if err != nil {
+			errs = append(errs, err)
+			r = row{Section: secApps, Name: pipelineRowName, Note: "failed: " + err.Error()}
+		}
+		apps = append(apps, r)
+	}
+	if h.runs(groupStreams) && h.opts.streams != "" {
+		rows, err := streamsRows(h.opts.streams)
+		if err != nil {
+			errs = append(errs, err)
+			rows = append(rows, row{Section: secApps, Name: "streams word count", Note: "failed: " + err.Error()})
+		}
+		apps = append(apps, rows...)
+	}
+	return assemble(), errors.Join(errs...)
+}
+
+// singleNode measures one broker: its memory with idle partitions (on a
+// broker of its own), produce and consume of 100-byte and 1 KiB records,
+// end-to-end latency at half the 100-byte peak, the machine limits on the
+// same bytes, and start-up after SIGKILL with all that data. It returns the
+// rows by section and the file-write limit of the 100-byte run.
+func (h *harness) singleNode(ctx context.Context) (rows, limitRows, node []row, fileWrite100 perf.Limit, err error) {
 	idle, err := h.idleMemory(ctx)
 	if err != nil {
-		return rows, err
+		return rows, limitRows, node, fileWrite100, err
 	}
-	b, _, err := startBroker(ctx, h.bin, filepath.Join(h.work, "data"), filepath.Join(h.opts.out, "broker.log"), h.opts.profile)
+	dataDir := filepath.Join(h.work, "data")
+	// The data is gigabytes; the later groups do not need it.
+	defer os.RemoveAll(dataDir)
+	b, _, err := startBroker(ctx, h.bin, dataDir, filepath.Join(h.opts.out, "broker.log"), h.opts.profile)
 	if err != nil {
-		return rows, err
+		return rows, limitRows, node, fileWrite100, err
 	}
 	defer func() {
 		if b != nil {
@@ -91,25 +183,24 @@ func (h *harness) all(ctx context.Context) ([]row, error) {
 	}
 	sizes := []sized{{"100B", 100}, {"1KiB", 1024}}
 	var (
-		limitRows []row
-		consume   []row
-		peak100   float64
+		consume []row
+		peak100 float64
 	)
 	for _, sz := range sizes {
 		var fileWrite, fileRead, tcp perf.Limit
 		for _, acks := range []int{1, -1} {
 			topic := fmt.Sprintf("produce-%s-acks%d", sz.name, acks)
-			rep, err := h.produce(ctx, b, topic, sz.size, acks)
+			rep, err := h.produce(ctx, b, topic, sz.size, acks, 1)
 			if err != nil {
-				return rows, err
+				return rows, limitRows, node, fileWrite100, err
 			}
 			if acks == 1 {
-				if sz.size == 100 {
-					peak100 = rep.RecordsPerSec
-				}
 				// The limits move the bytes this run produced, in batch-sized writes.
 				if fileWrite, fileRead, tcp, err = h.limits(ctx, rep.Bytes); err != nil {
-					return rows, err
+					return rows, limitRows, node, fileWrite100, err
+				}
+				if sz.size == 100 {
+					peak100, fileWrite100 = rep.RecordsPerSec, fileWrite
 				}
 				limitRows = append(limitRows,
 					limitRow(fmt.Sprintf("%s (%s run's bytes)", fileWrite.Name, sz.name), fileWrite),
@@ -125,7 +216,7 @@ func (h *harness) all(ctx context.Context) ([]row, error) {
 		}
 		rep, err := h.consume(ctx, b, fmt.Sprintf("produce-%s-acks1", sz.name), "consume-"+sz.name)
 		if err != nil {
-			return rows, err
+			return rows, limitRows, node, fileWrite100, err
 		}
 		r := reportRow(secBroker, fmt.Sprintf("consume %s", sz.name), rep)
 		r.Limit, r.LimitMBPerSec = "tcp copy", tcp.MBPerSec
@@ -135,30 +226,28 @@ func (h *harness) all(ctx context.Context) ([]row, error) {
 	rows = append(rows, consume...)
 
 	rate := peak100 / 2
-	rep, err := h.endToEnd(ctx, b, rate)
+	rep, err := h.endToEnd(ctx, b, "end-to-end", rate, 1, 1)
 	if err != nil {
-		return rows, err
+		return rows, limitRows, node, fileWrite100, err
 	}
 	r := reportRow(secBroker, fmt.Sprintf("end-to-end 100B acks=1 at %.0f rec/s (50%% of peak)", rate), rep)
 	r.addNote("goal p99 < 5 ms")
 	rows = append(rows, r)
-	rows = append(rows, limitRows...)
-	rows = append(rows, notYet...)
 
 	// Start-up: crash the broker with everything above on disk and time the
 	// recovery to ready.
 	size := dirSize(b.dataDir)
 	b.kill()
 	b = nil
-	b2, took, err := startBroker(ctx, h.bin, filepath.Join(h.work, "data"), filepath.Join(h.opts.out, "broker.log"), false)
+	b2, took, err := startBroker(ctx, h.bin, dataDir, filepath.Join(h.opts.out, "broker.log"), false)
 	if err != nil {
-		return rows, fmt.Errorf("restart after kill: %w", err)
+		return rows, limitRows, node, fileWrite100, fmt.Errorf("restart after kill: %w", err)
 	}
 	b = b2
-	rows = append(rows, idle, row{Section: secNode,
+	node = append(node, idle, row{Section: secNode,
 		Name: fmt.Sprintf("start-up after SIGKILL, %.1f GiB of log", float64(size)/(1<<30)),
 		Note: fmt.Sprintf("ready in %.2f s (goal < 5 s with 10 GiB)", took.Seconds())})
-	return rows, nil
+	return rows, limitRows, node, fileWrite100, nil
 }
 
 // idleMemory starts a fresh broker, creates 1,000 partitions (10 topics of
@@ -188,14 +277,15 @@ func (h *harness) idleMemory(ctx context.Context) (row, error) {
 }
 
 // produce runs one unthrottled produce run of the configured duration,
-// profiling the broker for the acks=1 runs when asked.
-func (h *harness) produce(ctx context.Context, b *brokerProc, topic string, size, acks int) (measured, error) {
+// profiling the broker for the acks=1 runs when asked. partitions > 0
+// creates the topic (replication factor 1); 0 uses the existing topic.
+func (h *harness) produce(ctx context.Context, t target, topic string, size, acks int, partitions int32) (measured, error) {
 	h.logf("%s: producing for %s", topic, h.opts.duration)
-	stopProf := h.profile(ctx, b, topic, h.opts.duration-time.Second, acks == 1)
-	rep, err := measure(b, func() (perf.Report, error) {
+	stopProf := h.profile(ctx, t, topic, h.opts.duration-time.Second, acks == 1)
+	rep, err := measure(t, func() (perf.Report, error) {
 		return perf.Produce(ctx, perf.ProduceConfig{
-			Brokers: []string{b.kafka}, Topic: topic, RecordSize: size, Duration: h.opts.duration,
-			Acks: acks, BatchBytes: batchBytes, Partitions: 1, Progress: h.logw, ProgressEvery: 2 * time.Second,
+			Brokers: t.seeds(), Topic: topic, RecordSize: size, Duration: h.opts.duration,
+			Acks: acks, BatchBytes: batchBytes, Partitions: partitions, Progress: h.logw, ProgressEvery: 2 * time.Second,
 		})
 	})
 	stopProf()
@@ -208,13 +298,13 @@ func (h *harness) produce(ctx context.Context, b *brokerProc, topic string, size
 
 // consume reads topic once for the row; when profiling, it goes on reading it
 // again while the profile window lasts.
-func (h *harness) consume(ctx context.Context, b *brokerProc, topic, name string) (measured, error) {
-	cfg := perf.ConsumeConfig{Brokers: []string{b.kafka}, Topic: topic}
+func (h *harness) consume(ctx context.Context, t target, topic, name string) (measured, error) {
+	cfg := perf.ConsumeConfig{Brokers: t.seeds(), Topic: topic}
 	h.logf("%s: reading %s", name, topic)
 	const window = 6 * time.Second
-	stopProf := h.profile(ctx, b, name, window, true)
-	rep, err := measure(b, func() (perf.Report, error) { return perf.Consume(ctx, cfg) })
-	if err == nil && h.opts.profile {
+	stopProf := h.profile(ctx, t, name, window, true)
+	rep, err := measure(t, func() (perf.Report, error) { return perf.Consume(ctx, cfg) })
+	if err == nil && h.opts.profile && t.pprofAddr() != "" {
 		for end := time.Now().Add(window); time.Now().Before(end) && err == nil; {
 			_, err = perf.Consume(ctx, cfg)
 		}
@@ -227,31 +317,33 @@ func (h *harness) consume(ctx context.Context, b *brokerProc, topic, name string
 	return rep, nil
 }
 
-// endToEnd runs the fixed-rate latency scenario.
-func (h *harness) endToEnd(ctx context.Context, b *brokerProc, rate float64) (measured, error) {
-	h.logf("end-to-end: %.0f records/s for %s", rate, h.opts.e2e)
-	stopProf := h.profile(ctx, b, "end-to-end", h.opts.e2e-2*time.Second, true)
-	rep, err := measure(b, func() (perf.Report, error) {
+// endToEnd runs the fixed-rate latency scenario with 100-byte records on
+// topic; partitions as for produce.
+func (h *harness) endToEnd(ctx context.Context, t target, topic string, rate float64, acks int, partitions int32) (measured, error) {
+	h.logf("%s: %.0f records/s for %s", topic, rate, h.opts.e2e)
+	stopProf := h.profile(ctx, t, topic, h.opts.e2e-2*time.Second, true)
+	rep, err := measure(t, func() (perf.Report, error) {
 		return perf.EndToEnd(ctx, perf.EndToEndConfig{
 			Produce: perf.ProduceConfig{
-				Brokers: []string{b.kafka}, Topic: "end-to-end", RecordSize: 100, Duration: h.opts.e2e, Rate: rate,
-				Acks: 1, BatchBytes: batchBytes, Partitions: 1, Progress: h.logw, ProgressEvery: 3 * time.Second,
+				Brokers: t.seeds(), Topic: topic, RecordSize: 100, Duration: h.opts.e2e, Rate: rate,
+				Acks: acks, BatchBytes: batchBytes, Partitions: partitions, Progress: h.logw, ProgressEvery: 3 * time.Second,
 			},
 			Warmup: 3 * time.Second,
 		})
 	})
 	stopProf()
 	if err != nil {
-		return rep, fmt.Errorf("end-to-end: %w", err)
+		return rep, fmt.Errorf("%s: %w", topic, err)
 	}
 	return rep, nil
 }
 
-// profile, when profiling is on and wanted, saves the broker's CPU profile and
-// the allocations made over the next d into the output folder. The returned
-// stop waits for both.
-func (h *harness) profile(ctx context.Context, b *brokerProc, name string, d time.Duration, want bool) (stop func()) {
-	if !h.opts.profile || !want || b.pprof == "" {
+// profile, when profiling is on and wanted and t has a pprof listener, saves
+// the broker's CPU profile and the allocations made over the next d into the
+// output folder. The returned stop waits for both.
+func (h *harness) profile(ctx context.Context, t target, name string, d time.Duration, want bool) (stop func()) {
+	addr := t.pprofAddr()
+	if !h.opts.profile || !want || addr == "" {
 		return func() {}
 	}
 	secs := max(1, int(d.Seconds()))
@@ -264,7 +356,7 @@ func (h *harness) profile(ctx context.Context, b *brokerProc, name string, d tim
 		go func() {
 			defer wg.Done()
 			file := filepath.Join(h.opts.out, p.file)
-			if err := b.fetchProfile(ctx, p.path, file); err != nil {
+			if err := fetchProfile(ctx, addr, p.path, file); err != nil {
 				h.logf("%s: %v", name, err)
 				return
 			}

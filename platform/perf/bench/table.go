@@ -82,17 +82,22 @@ func opt(v *float64) string {
 	return strconv.FormatFloat(*v, 'f', 2, 64)
 }
 
-// storageRows turns `go test -bench` output of broker/log into rows: each
-// Append/Read benchmark with its raw-file twin (RawFileWrite/RawFileRead of
-// the same record size) as the limit.
-func storageRows(path string) ([]row, error) {
+// goBench is one benchmark line of `go test -bench` output: the name
+// without the GOMAXPROCS suffix, and each reported metric by its unit.
+type goBench struct {
+	name    string
+	metrics map[string]float64
+}
+
+// parseGoBench reads the benchmark lines of `go test -bench` output at path,
+// in order.
+func parseGoBench(path string) ([]goBench, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("storage benchmarks: %w", err)
+		return nil, err
 	}
 	defer f.Close()
-	var names []string
-	mbs := map[string]float64{}
+	var out []goBench
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
@@ -105,23 +110,44 @@ func storageRows(path string) ([]row, error) {
 				name = name[:i] // the GOMAXPROCS suffix
 			}
 		}
-		for i := 1; i+1 < len(fields); i++ {
-			if fields[i+1] == "MB/s" {
-				if v, err := strconv.ParseFloat(fields[i], 64); err == nil {
-					mbs[name] = v
-					names = append(names, name)
-				}
+		b := goBench{name: name, metrics: map[string]float64{}}
+		// After the name and the iteration count come value-unit pairs.
+		for i := 2; i+1 < len(fields); i += 2 {
+			if v, err := strconv.ParseFloat(fields[i], 64); err == nil {
+				b.metrics[fields[i+1]] = v
 			}
 		}
+		out = append(out, b)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("storage benchmarks: read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// storageRows turns `go test -bench` output of broker/log into rows: each
+// Append/Read benchmark with its raw-file twin (RawFileWrite/RawFileRead of
+// the same record size) as the limit.
+func storageRows(path string) ([]row, error) {
+	benches, err := parseGoBench(path)
+	if err != nil {
+		return nil, fmt.Errorf("storage benchmarks: %w", err)
+	}
+	mbs := map[string]float64{}
+	for _, b := range benches {
+		if v, ok := b.metrics["MB/s"]; ok {
+			mbs[b.name] = v
+		}
 	}
 	twin := map[string]string{"Append": "RawFileWrite", "Read": "RawFileRead"}
 	var rows []row
-	for _, name := range names {
-		r := row{Section: "storage (broker/log, in process)", Name: name, MBPerSec: mbs[name]}
-		kind, size, _ := strings.Cut(name, "/")
+	for _, b := range benches {
+		v, ok := b.metrics["MB/s"]
+		if !ok {
+			continue
+		}
+		r := row{Section: "storage (broker/log, in process)", Name: b.name, MBPerSec: v}
+		kind, size, _ := strings.Cut(b.name, "/")
 		if t, ok := twin[kind]; ok {
 			lim := t + "/" + size
 			if v, ok := mbs[lim]; ok {
@@ -129,6 +155,32 @@ func storageRows(path string) ([]row, error) {
 			}
 		}
 		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// streamsRows turns `go test -bench WordCount` output of streams/ into one
+// row per exactly-once setting: BenchmarkWordCount reports input words/s of
+// one word-count instance (split, repartition by word, count, output)
+// against a broker process of its own, start-up included.
+func streamsRows(path string) ([]row, error) {
+	benches, err := parseGoBench(path)
+	if err != nil {
+		return nil, fmt.Errorf("streams benchmarks: %w", err)
+	}
+	modes := map[string]string{"WordCount/eos=true": "exactly-once", "WordCount/eos=false": "at-least-once"}
+	var rows []row
+	for _, b := range benches {
+		mode, ok := modes[b.name]
+		words, has := b.metrics["words/s"]
+		if !ok || !has {
+			continue
+		}
+		rows = append(rows, row{Section: secApps, Name: "streams word count, " + mode, RecordsPerSec: words,
+			Note: "input words/s (lines of 10 words), 1 instance, 4 partitions; streams BenchmarkWordCount"})
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("streams benchmarks: no WordCount words/s in %s", path)
 	}
 	return rows, nil
 }
