@@ -24,6 +24,11 @@ var layeringRules = []struct {
 	{from: "plugins", forbidden: []string{"broker", "platform", "cmd", "pipelines", "streams", "connectors"}},
 	{from: "sdk", forbidden: []string{""}, allowed: []string{"sdk", "plugins/pluginpb"}},
 	{from: "connectors", forbidden: []string{""}, allowed: []string{"connectors", "sdk", "plugins/pluginpb"}},
+	// nodetest runs the binary instead of linking the server, so tests at
+	// every layer may import it (test imports are not checked here); it
+	// must stay that way, and only tests may import it.
+	{from: "platform/nodetest", forbidden: []string{""}, allowed: []string{"platform/nodetest"}},
+	{from: "", forbidden: []string{"platform/nodetest"}},
 }
 
 // under reports whether rel (a path inside the module) is the folder p or below it.
