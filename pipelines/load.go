@@ -12,6 +12,7 @@ import (
 
 	"github.com/tributary-io/tributary/pipelines/process"
 	"github.com/tributary-io/tributary/pipelines/spec"
+	"github.com/tributary-io/tributary/pipelines/stateful"
 	"github.com/tributary-io/tributary/sdk"
 )
 
@@ -31,7 +32,10 @@ type Options struct {
 // Bundle is a validated set of manifests with every pipeline compiled.
 type Bundle struct {
 	Manifests []*spec.Manifest
-	// Programs holds each pipeline's compiled processors by name.
+	// Programs holds each pipeline's compiled processors by name. For a
+	// pipeline with stateful steps (spec.Pipeline.Stateful) it holds the
+	// stateless ones only: runner and runner.Offline run such a pipeline
+	// from its spec, through pipelines/stateful.
 	Programs map[string]*process.Program
 	// Notes tell what validation could not cover, such as connector configs
 	// when no plugin directory was given.
@@ -131,7 +135,7 @@ func check(ctx context.Context, ms []*spec.Manifest, probs spec.Problems, opts O
 		}
 		switch {
 		case m.Pipeline != nil:
-			prog, ps := process.Compile(m.Name, m.Pipeline)
+			prog, ps := compilePipeline(m)
 			probs = append(probs, ps...)
 			if prog != nil {
 				b.Programs[m.Name] = prog
@@ -164,6 +168,20 @@ func check(ctx context.Context, ms []*spec.Manifest, probs spec.Problems, opts O
 		return nil, probs
 	}
 	return b, nil
+}
+
+// compilePipeline compiles a pipeline's processors. One with stateful
+// steps is checked by compiling its stateful plan, which runners build
+// again from the spec; its Program then holds the stateless processors
+// only.
+func compilePipeline(m *spec.Manifest) (*process.Program, spec.Problems) {
+	if !m.Pipeline.Stateful() {
+		return process.Compile(m.Name, m.Pipeline)
+	}
+	if _, probs := stateful.Compile(m.Name, m.Pipeline); len(probs) > 0 {
+		return nil, probs
+	}
+	return stateful.Stateless(m.Name, m.Pipeline)
 }
 
 // checkConnector asks the plugin about ref's config and places each of its

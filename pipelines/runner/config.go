@@ -53,6 +53,10 @@ type Config struct {
 	// StopTimeout bounds finishing the batch in hand when Run's context is
 	// cancelled. Default 15s.
 	StopTimeout time.Duration
+	// CommitInterval is how long one transaction collects work in a
+	// pipeline with stateful steps, which runs on the streams runtime (the
+	// others commit one transaction per polled batch). Default 100ms.
+	CommitInterval time.Duration
 	// Records, when set, receives each committed batch's counts (the ones
 	// Stats adds up), so a caller can export them without polling Stats.
 	Records RecordCounter
@@ -87,6 +91,9 @@ func (c *Config) EnsureDefaults() {
 	if c.StopTimeout == 0 {
 		c.StopTimeout = 15 * time.Second
 	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = 100 * time.Millisecond
+	}
 }
 
 // Validate returns every problem of the configuration at once.
@@ -95,9 +102,13 @@ func (c *Config) Validate() error {
 	if c.Name == "" {
 		errs = append(errs, errors.New("Name is empty"))
 	}
-	if c.Spec == nil || c.Program == nil {
+	switch {
+	case c.Spec == nil:
 		errs = append(errs, errors.New("Spec and Program are required"))
-	} else if !c.Spec.TopicToTopic() {
+	case c.Program == nil && !c.Spec.Stateful():
+		// A stateful pipeline's plan is compiled from Spec by New.
+		errs = append(errs, errors.New("Program is required"))
+	case !c.Spec.TopicToTopic():
 		errs = append(errs, fmt.Errorf("pipeline %s: %w", c.Name, ErrConnectorsNotSupported))
 	}
 	if !instanceRE.MatchString(c.InstanceID) {
@@ -112,7 +123,7 @@ func (c *Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"SessionTimeout", c.SessionTimeout}, {"TransactionTimeout", c.TransactionTimeout}, {"StopTimeout", c.StopTimeout}} {
+	}{{"SessionTimeout", c.SessionTimeout}, {"TransactionTimeout", c.TransactionTimeout}, {"StopTimeout", c.StopTimeout}, {"CommitInterval", c.CommitInterval}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s = %s: must be positive", d.name, d.v))
 		}

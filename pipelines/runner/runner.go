@@ -22,6 +22,9 @@ type Runner struct {
 	// lags holds each consumer's lag tracker; set by Run, read by Stats.
 	mu   sync.Mutex
 	lags []*lagTracker
+	// stateful is set for a pipeline with stateful steps, which runs on
+	// the streams runtime instead of the workers below.
+	stateful *statefulRun
 }
 
 // New validates cfg (after EnsureDefaults) and returns a runner.
@@ -30,7 +33,15 @@ func New(cfg Config) (*Runner, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("pipeline runner: %w", err)
 	}
-	return &Runner{cfg: cfg}, nil
+	r := &Runner{cfg: cfg}
+	if cfg.Spec.Stateful() {
+		sr, err := compilePlan(&cfg)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline runner: %w", err)
+		}
+		r.stateful = sr
+	}
+	return r, nil
 }
 
 // Stats are a runner's counters since it was created. Under exactly-once
@@ -54,8 +65,11 @@ type Stats struct {
 	LatencySum, LatencyMax time.Duration
 	// Lag is the consumers' lag: records between the last polled record of
 	// each partition they read and the partition's end, as of the last
-	// fetch that returned records.
+	// fetch that returned records. Not measured for stateful pipelines.
 	Lag int64
+	// Late counts records a window step dropped because they came after
+	// the window's grace period (stateful pipelines only).
+	Late uint64
 }
 
 // counters are Stats as atomics, added to by every consumer.
@@ -95,6 +109,9 @@ func (r *Runner) committed(b batchCounts, latency time.Duration) {
 
 // Stats returns the counters. It is safe to call while Run runs.
 func (r *Runner) Stats() Stats {
+	if r.stateful != nil {
+		return r.statefulStats()
+	}
 	c := &r.stats
 	var lag int64
 	r.mu.Lock()
@@ -122,6 +139,9 @@ var ErrStopped = errors.New("pipeline stopped on a record error")
 func (r *Runner) Run(ctx context.Context) error {
 	if err := r.checkTopics(ctx); err != nil {
 		return err
+	}
+	if r.stateful != nil {
+		return r.runStateful(ctx)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -162,6 +182,11 @@ func (r *Runner) checkTopics(ctx context.Context) error {
 	}
 	if r.cfg.Spec.OnError.Action == spec.DeadLetter {
 		want = append(want, r.cfg.Spec.OnError.Topic)
+	}
+	for _, pr := range r.cfg.Spec.Processors {
+		if pr.Join != nil {
+			want = append(want, pr.Join.Table)
+		}
 	}
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(r.cfg.Seeds...)}, r.cfg.ClientOpts...)...)
 	if err != nil {

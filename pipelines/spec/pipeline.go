@@ -158,6 +158,7 @@ func (d *decoder) pipeline(n *yaml.Node) *Pipeline {
 	p.Limits = d.limits(o.node("limits"))
 	d.delivery(o, p)
 	d.checkPipeline(p)
+	d.checkStateful(p)
 	return p
 }
 

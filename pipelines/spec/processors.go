@@ -9,7 +9,7 @@ import (
 )
 
 // The processor types, in the order the reference documents them.
-var processorTypes = []string{"parse", "filter", "map", "set", "delete", "route", "sample", "dedupe"}
+var processorTypes = []string{"parse", "filter", "map", "set", "delete", "route", "sample", "dedupe", "join", "window", "aggregate"}
 
 // Processor is one step of a pipeline, written as a one-field mapping such
 // as `- filter: value.level == "error"`. Type says which of the fields is set.
@@ -26,6 +26,10 @@ type Processor struct {
 	Delete []FieldPath
 	Sample *SampleSpec
 	Dedupe *DedupeSpec
+	// The stateful steps (see IsStateful).
+	Join      *JoinSpec
+	Window    *WindowSpec
+	Aggregate *AggregateSpec
 }
 
 // MapSpec gives a record a new key, value and/or headers. Parts not given
@@ -216,6 +220,12 @@ func (d *decoder) processor(n *yaml.Node, path string) (Processor, bool) {
 			Window:  o.duration("window", time.Minute),
 			MaxKeys: o.integer("maxKeys", DefaultDedupeKeys, 1, 10_000_000),
 		}
+	case "join":
+		p.Join = d.joinSpec(v, p.Path)
+	case "window":
+		p.Window = d.windowSpec(v, p.Path)
+	case "aggregate":
+		p.Aggregate = d.aggregateSpec(v, p.Path)
 	}
 	return p, true
 }
