@@ -159,20 +159,27 @@ func (s *segment) extent(buf []byte, pos int64, h record.Header, size, budget, u
 		limitPos = endPos + max(budget-first, 0)
 	}
 	// Skip over whole batches with the index: every batch before an entry's
-	// position ends there and has offsets below the entry's.
+	// position ends there and has offsets below the entry's. The header read
+	// to check the entry is the first one the walk below needs, so it is kept
+	// (one pread fewer per read that the index shortens).
+	var hn record.Header
+	haveNext := false
 	if off, at, ok := s.lastEntryBefore(endPos, limitPos, upTo); ok {
 		hj, herr := s.readHeader(buf, at, size)
 		if herr == nil && hj.BaseOffset == off {
 			endPos, nextOff = at, off
+			hn, haveNext = hj, true
 		} else {
 			s.indexBad.Store(true)
 		}
 	}
 	for endPos < size {
-		hn, err := s.readHeader(buf, endPos, size)
-		if err != nil {
-			return false, endPos, nextOff, err
+		if !haveNext {
+			if hn, err = s.readHeader(buf, endPos, size); err != nil {
+				return false, endPos, nextOff, err
+			}
 		}
+		haveNext = false
 		if hn.LastOffset() >= upTo || endPos+int64(hn.Size()) > limitPos {
 			return false, endPos, hn.BaseOffset, nil
 		}
