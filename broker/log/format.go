@@ -32,7 +32,11 @@ package log
 //	        cleaned <first offset compaction has not seen>
 //	    Every byte of the log below the recovery point was fsynced, with its index
 //	    entries written, before the checkpoint was. A clean Close writes the end
-//	    offset as the recovery point, so a clean restart scans almost nothing.
+//	    offset as the recovery point, so a clean restart scans almost nothing,
+//	    and adds one line per segment:
+//	        indexes <base offset> <CRC-32C of .index> <CRC-32C of .timeindex>
+//	    A segment whose index files no longer match gets them rebuilt from the
+//	    log. The first checkpoint written after Open drops these lines.
 //
 //	<base>.log.cleaned, <base>.index.cleaned, <base>.timeindex.cleaned
 //	    A compaction pass's output, written and fsynced before anything is replaced.

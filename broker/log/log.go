@@ -183,6 +183,11 @@ func (l *Log) Close() error {
 		errs = append(errs, err)
 	} else {
 		cp := l.checkpointLocked()
+		sums := make(indexSums, len(segs))
+		for _, s := range segs {
+			sums[s.base] = sumsOf(s)
+		}
+		cp.indexes = &sums
 		if err := writeCheckpoint(l.dir, cp); err != nil {
 			errs = append(errs, err)
 		} else {

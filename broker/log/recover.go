@@ -43,7 +43,13 @@ func (l *Log) recover() error {
 		if i+1 < len(bases) {
 			limit = bases[i+1]
 		}
-		s, err := l.loadSegment(base, limit, cp.recovery)
+		var sum *[2]uint32
+		if cp.indexes != nil {
+			if v, ok := (*cp.indexes)[base]; ok {
+				sum = &v
+			}
+		}
+		s, err := l.loadSegment(base, limit, cp.recovery, sum)
 		if err != nil {
 			return fail(err)
 		}
@@ -122,7 +128,8 @@ func (l *Log) path(name string) string { return l.dir + string(os.PathSeparator)
 // the recovery point to its end, and rebuilds its indexes when they are missing
 // or wrong. limit is the next segment's base, or -1 for the last segment, whose
 // damaged tail is truncated; damage anywhere else is ErrCorruptSegment.
-func (l *Log) loadSegment(base, limit, recovery int64) (*segment, error) {
+// sum, when not nil, is what a clean Close recorded for the segment's indexes.
+func (l *Log) loadSegment(base, limit, recovery int64, sum *[2]uint32) (*segment, error) {
 	path := segmentPath(l.dir, base, logExt)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -134,7 +141,7 @@ func (l *Log) loadSegment(base, limit, recovery int64) (*segment, error) {
 		return nil, err
 	}
 	s := newSegmentFrom(l.dir, base, f)
-	if err := l.checkSegment(s, size, limit, recovery); err != nil {
+	if err := l.checkSegment(s, size, limit, recovery, sum); err != nil {
 		s.file.release()
 		return nil, err
 	}
@@ -142,7 +149,7 @@ func (l *Log) loadSegment(base, limit, recovery int64) (*segment, error) {
 }
 
 // checkSegment fills s from its files; see loadSegment.
-func (l *Log) checkSegment(s *segment, size, limit, recovery int64) error {
+func (l *Log) checkSegment(s *segment, size, limit, recovery int64, sum *[2]uint32) error {
 	interval := l.cfg.Load().IndexIntervalBytes
 	maxRel := uint64(maxRelOffset)
 	if limit >= 0 {
@@ -153,6 +160,13 @@ func (l *Log) checkSegment(s *segment, size, limit, recovery int64) error {
 	rebuild := size > 0 && (ierr != nil || terr != nil)
 	if rebuild {
 		l.logger.Warn("rebuilding segment indexes", "segment", s.path(logExt), "err", errors.Join(ierr, terr))
+	} else if size > 0 && sum != nil {
+		got := sumsOf(&segment{index: idx, tindex: tidx})
+		if got != *sum {
+			rebuild = true
+			l.logger.Warn("rebuilding segment indexes", "segment", s.path(logExt),
+				"err", "index files differ from what the last clean shutdown wrote")
+		}
 	}
 	if size == 0 {
 		idx, tidx = nil, nil

@@ -240,6 +240,7 @@ func (l *Log) AdvanceStartOffset(offset int64) error {
 // writeCheckpointLocked writes cp as the checkpoint on disk.
 // REQUIRES: cpMu and mu.
 func (l *Log) writeCheckpointLocked(cp checkpoint) error {
+	cp.indexes = nil // the change being recorded may touch index files
 	if cp == l.onDisk {
 		return nil
 	}
