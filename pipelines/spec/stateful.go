@@ -258,6 +258,13 @@ func (d *decoder) checkStateful(p *Pipeline) {
 	if firstStateful == nil {
 		return
 	}
+	if join != nil {
+		for _, o := range p.Outputs {
+			if o.Topic != "" && o.Topic == join.Join.Table {
+				d.probs.Add(join.Join.TablePos, join.Path+".table", "topic %q is also an output: the join would read what the pipeline writes", o.Topic)
+			}
+		}
+	}
 	where := firstStateful.Path
 	if !p.TopicToTopic() {
 		d.probs.Add(firstStateful.Pos, where, "%s runs on the streams runtime, which reads and writes topics only: use topics as input and outputs", firstStateful.Type)
