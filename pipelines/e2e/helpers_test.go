@@ -35,8 +35,9 @@ func tail(s string, n int) string { return nodetest.Tail(s, n) }
 
 // child is a tributary process.
 type child struct {
-	p   *nodetest.Process
-	out *logBuffer
+	p    *nodetest.Process
+	out  *logBuffer
+	done <-chan struct{} // closed when the process has exited
 }
 
 // start runs the binary with args; the process is killed at the end of the
@@ -44,7 +45,7 @@ type child struct {
 func start(t testing.TB, name string, args ...string) *child {
 	t.Helper()
 	p := bin.Start(t, name, args...)
-	return &child{p: p, out: p.Output()}
+	return &child{p: p, out: p.Output(), done: p.Done()}
 }
 
 func (c *child) kill() { c.p.Kill() }
