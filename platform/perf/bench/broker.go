@@ -18,9 +18,10 @@ import (
 // proc is a child process of the harness (a broker or a pipeline runner)
 // with its output appended to a log file.
 type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-	log  *os.File
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when the process has exited
+	waitErr error         // how it exited (nil: status 0); set before done is closed
+	log     *os.File
 }
 
 // launch starts bin with args, its output appended to logPath. It does not
@@ -37,7 +38,7 @@ func launch(bin string, args []string, logPath string) (*proc, error) {
 		return nil, fmt.Errorf("start %s %s: %w", bin, args[0], err)
 	}
 	go func() {
-		_ = p.cmd.Wait()
+		p.waitErr = p.cmd.Wait()
 		close(p.done)
 	}()
 	return p, nil
@@ -200,12 +201,15 @@ func loadAverage() float64 {
 }
 
 // stop asks the process to shut down (SIGTERM) and waits; it kills it if it
-// has not exited within a minute.
+// has not exited within a minute. An exit status other than 0 is an error.
 func (b *proc) stop() error {
 	defer b.log.Close()
 	_ = b.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-b.done:
+		if b.waitErr != nil {
+			return fmt.Errorf("%s after SIGTERM: %w", b.cmd.Args[1], b.waitErr)
+		}
 		return nil
 	case <-time.After(time.Minute):
 		b.kill()
