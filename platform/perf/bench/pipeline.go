@@ -177,7 +177,7 @@ func (h *harness) runPipeline(ctx context.Context, b *brokerProc, manifest strin
 	var res pipelineResult
 	start := time.Now()
 	p, err := launch(h.bin, []string{"pipeline", "run", "-f", manifest, "--bootstrap", b.kafka,
-		"--instance", "bench", "--stats-interval", "0", "--log-level", "warn"}, filepath.Join(h.opts.out, "pipeline.log"))
+		"--instance", "bench", "--stats-interval", "0", "--log-level", "info"}, filepath.Join(h.opts.out, "pipeline.log"))
 	if err != nil {
 		return res, err
 	}
