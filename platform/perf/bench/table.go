@@ -30,8 +30,11 @@ type row struct {
 	Note string `json:"note,omitempty"`
 }
 
-// addNote appends a note to the row's.
+// addNote appends a note to the row's; an empty one adds nothing.
 func (r *row) addNote(n string) {
+	if n == "" {
+		return
+	}
 	if r.Note != "" {
 		n = r.Note + "; " + n
 	}

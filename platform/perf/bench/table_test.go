@@ -57,6 +57,7 @@ func TestWriteTable(t *testing.T) {
 		{Section: "b", Name: "cluster", Note: "not available: needs issue #6 (cluster)"},
 	}
 	rows[0].addNote("goal x")
+	rows[0].addNote("")
 	rows[0].addNote("goal y")
 	var buf bytes.Buffer
 	if err := writeTable(&buf, rows); err != nil {
@@ -177,6 +178,23 @@ func TestCheckOnlyRejectsUnknownGroups(t *testing.T) {
 	for _, only := range []string{"clusters", "single,", "single,nodes"} {
 		if err := checkOnly(only); err == nil {
 			t.Errorf("checkOnly(%q) gave no error", only)
+		}
+	}
+}
+
+func TestRateNote(t *testing.T) {
+	tests := []struct {
+		target, reached float64
+		want            string
+	}{
+		{1000, 1000, ""},
+		{1000, 960, ""}, // within 5%
+		{1000, 800, "target rate not kept: 80%"},
+		{0, 5, ""},
+	}
+	for _, tt := range tests {
+		if got := rateNote(tt.target, tt.reached); got != tt.want {
+			t.Errorf("rateNote(%v, %v) = %q, want %q", tt.target, tt.reached, got, tt.want)
 		}
 	}
 }

@@ -90,5 +90,6 @@ func (h *harness) threeNodes(ctx context.Context, fileWrite perf.Limit) (rows []
 	}
 	r = reportRow(secThree, fmt.Sprintf("end-to-end 100B acks=-1 at %.0f rec/s (50%% of peak)", rate), rep)
 	r.addNote("goal p99 < 10 ms")
+	r.addNote(rateNote(rate, rep.RecordsPerSec))
 	return append(rows, r), nil
 }
