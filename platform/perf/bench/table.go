@@ -180,7 +180,7 @@ func streamsRows(path string) ([]row, error) {
 			continue
 		}
 		rows = append(rows, row{Section: secApps, Name: "streams word count, " + mode, RecordsPerSec: words,
-			Note: "input words/s (lines of 10 words), 1 instance, 4 partitions; streams BenchmarkWordCount"})
+			Note: "input words/s (lines of 10 words), 1 instance, 4 partitions, start-up included; streams BenchmarkWordCount"})
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("streams benchmarks: no WordCount words/s in %s", path)
