@@ -39,6 +39,11 @@ type Broker struct {
 	Fenced bool `json:"fenced,omitempty"`
 	// RaftAddr is the broker's raft address (host:port); empty on a single node.
 	RaftAddr string `json:"raft_addr,omitempty"`
+	// Listeners are every advertised listener of the broker by name and
+	// security protocol (endpoints.go), so peers can dial the inter-broker one.
+	// Host and Port stay the first listener's: Metadata answers from them.
+	// Empty in records written before brokers registered their listeners.
+	Listeners []Endpoint `json:"listeners,omitempty"`
 }
 
 // NoLeader is Partition.Leader while no replica can lead (offline partition).

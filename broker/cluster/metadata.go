@@ -117,6 +117,10 @@ func (s *Snapshot) registerBroker(b Broker) error {
 	if b.Host == "" || b.Port < 1 || b.Port > 65535 {
 		return fmt.Errorf("%w: broker %d: address %q:%d is not usable", ErrInvalidCommand, b.ID, b.Host, b.Port)
 	}
+	if err := validateEndpoints(b); err != nil {
+		return err
+	}
+	b.Listeners = slices.Clone(b.Listeners) // the snapshot must not share the caller's slice
 	brokers := slices.Clone(s.Brokers)
 	i, found := slices.BinarySearchFunc(brokers, b.ID, func(x Broker, id int32) int { return cmp.Compare(x.ID, id) })
 	if found {

@@ -48,7 +48,7 @@ func (l *Local) RegisterBroker(b Broker) error { return registerBroker(l, b) }
 func registerBroker(l proposer, b Broker) error {
 	l.lock()
 	defer l.unlock()
-	if cur, ok := l.current().Broker(b.ID); ok && cur == b {
+	if cur, ok := l.current().Broker(b.ID); ok && cur.Equal(b) {
 		return nil
 	}
 	if _, err := l.propose(Command{RegisterBroker: &BrokerRegistration{Broker: b}}, false); err != nil {

@@ -14,7 +14,7 @@ import (
 
 // RegisterBroker records this node's advertised address (and unfences it).
 func (d *Raft) RegisterBroker(b Broker) error {
-	if cur, ok := d.Snapshot().Broker(b.ID); ok && cur == b {
+	if cur, ok := d.Snapshot().Broker(b.ID); ok && cur.Equal(b) {
 		return nil
 	}
 	if _, err := d.do(ControllerRequest{Op: OpRegister, Broker: &b}); err != nil {
