@@ -1,159 +1,44 @@
 package streams_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-io/tributary/platform/nodetest"
 )
 
-// binPath is the tributary binary TestMain builds once for the broker tests.
-var binPath string
+// bin is the tributary binary TestMain builds once for the broker tests
+// (nodetest.PrebuiltEnv names a prebuilt one, for running these tests while
+// the tree does not build).
+var bin *nodetest.Binary
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(runChild())
 	}
-	if bin := os.Getenv("TRIBUTARY_TEST_BIN"); bin != "" {
-		// A prebuilt binary, for running these tests while the tree
-		// does not build.
-		binPath = bin
-		os.Exit(m.Run())
-	}
-	dir, err := os.MkdirTemp("", "streams-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "temp dir:", err)
-		os.Exit(1)
-	}
-	binPath = filepath.Join(dir, "tributary")
-	build := exec.Command("go", "build", "-o", binPath, "../cmd/tributary")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build tributary:", err)
-		_ = os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	bin = nodetest.MustBuild()
 	code := m.Run()
-	_ = os.RemoveAll(dir)
+	bin.Remove()
 	os.Exit(code)
 }
 
 // syncBuffer collects a child process's output while tests read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+type syncBuffer = nodetest.Output
 
 // startBroker runs `tributary serve` on free loopback ports and returns its
-// Kafka address once a client gets metadata from it. The process is killed
-// when the test ends.
+// Kafka address once it is ready. The process is killed when the test ends;
+// if the test failed, its log and a goroutine dump are saved in a file.
 func startBroker(t testing.TB) string {
 	t.Helper()
-	for attempt := 0; attempt < 3; attempt++ {
-		kafka, httpAddr := freePort(t), freePort(t)
-		out := &syncBuffer{}
-		cmd := exec.Command(binPath, "serve", "--data-dir", t.TempDir(), "--listeners", kafka, "--http-addr", httpAddr,
-			"--groups-initial-rebalance-delay=0s", "--groups-min-session-timeout=1s")
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		t.Cleanup(func() {
-			if t.Failed() {
-				// SIGQUIT makes the Go runtime print every goroutine, which
-				// shows where a stuck broker waits; the whole log goes to a
-				// file because the dump is long.
-				_ = cmd.Process.Signal(syscall.SIGQUIT)
-				select {
-				case <-done:
-				case <-time.After(5 * time.Second):
-				}
-				f, err := os.CreateTemp("", "streams-broker-*.log")
-				if err == nil {
-					_, _ = f.WriteString(out.String())
-					_ = f.Close()
-					t.Logf("broker log and goroutine dump: %s", f.Name())
-				}
-			}
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-		})
-		if waitBroker(kafka, done, 30*time.Second) {
-			return kafka
-		}
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		<-done
-		t.Logf("broker start attempt %d failed:\n%s", attempt+1, tail(out.String(), 20))
-	}
-	t.Fatal("could not start tributary serve")
-	return ""
+	return bin.StartNode(t, nodetest.Name("broker"), nodetest.Flags("--groups-min-session-timeout=1s")).Kafka()
 }
 
-func waitBroker(addr string, done <-chan struct{}, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return false
-		default:
-		}
-		cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, err = kadm.NewClient(cl).ListBrokers(ctx)
-			cancel()
-			cl.Close()
-			if err == nil {
-				return true
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return false
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func tail(s string, n int) string { return nodetest.Tail(s, n) }
 
 func newClient(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
