@@ -150,13 +150,13 @@ func TestExamplesAreValid(t *testing.T) {
 	if len(probs) > 0 {
 		t.Fatalf("examples do not validate:\n%v", probs)
 	}
-	if len(b.Manifests) != 7 || len(b.Programs) != 2 {
-		t.Fatalf("got %d manifests and %d programs, want 7 and 2", len(b.Manifests), len(b.Programs))
+	if len(b.Manifests) != 11 || len(b.Programs) != 3 {
+		t.Fatalf("got %d manifests and %d programs, want 11 and 3", len(b.Manifests), len(b.Programs))
 	}
 	if len(b.Notes) != 1 || !strings.Contains(b.Notes[0], "3 connector config(s) were checked for structure only") {
 		t.Fatalf("notes = %q, want one saying connector configs were not validated", b.Notes)
 	}
-	if _, _, err := b.Pipeline(""); err == nil || !strings.Contains(err.Error(), "several pipelines (orders-feed, slow-and-failed)") {
+	if _, _, err := b.Pipeline(""); err == nil || !strings.Contains(err.Error(), "several pipelines (orders-feed, slow-and-failed, revenue-by-country)") {
 		t.Fatalf("Pipeline(\"\") = %v, want an error naming both pipelines", err)
 	}
 	m, prog, err := b.Pipeline("orders-feed")
@@ -263,7 +263,7 @@ func TestReadmeShowsExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"logs.yaml", "logs_test.yaml", "cdc.yaml", "cdc_test.yaml", "cdc_events.jsonl"} {
+	for _, f := range []string{"logs.yaml", "logs_test.yaml", "cdc.yaml", "cdc_test.yaml", "cdc_events.jsonl", "revenue.yaml", "revenue_test.yaml"} {
 		b, err := os.ReadFile(filepath.Join("examples", f))
 		if err != nil {
 			t.Fatal(err)

@@ -18,6 +18,7 @@ func (n *Node) pipelineRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /pipelines/{name}/pause", n.pauseResume(deploy.KindPipeline, true))
 	mux.HandleFunc("PUT /pipelines/{name}/resume", n.pauseResume(deploy.KindPipeline, false))
 	mux.HandleFunc("POST /pipelines/{name}/restart", n.restart(deploy.KindPipeline))
+	mux.HandleFunc("GET /pipelines/{name}/state/{path...}", n.pipelineState)
 }
 
 // pipelineInfo is GET /pipelines/{name}.

@@ -219,7 +219,11 @@ func (w *Worker) runPipeline(ctx context.Context, u unitDef) error {
 		}
 		w.putStatus(u.id, connect.StateRunning, "")
 		start := time.Now()
+		if r.Stateful() {
+			w.stores.set(u.spec.Name, r.StoreHandler())
+		}
 		err = r.Run(ctx)
+		w.stores.set(u.spec.Name, nil)
 		if ctx.Err() != nil {
 			return nil
 		}

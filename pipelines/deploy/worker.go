@@ -92,6 +92,8 @@ type Worker struct {
 	// reported holds the spec keys whose series the reconcile loop has set
 	// in cfg.Metrics, so it can remove them once the spec is deleted.
 	reported map[string]bool
+	// stores serves the local state of running stateful pipelines.
+	stores storeHandlers
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

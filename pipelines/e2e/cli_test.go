@@ -103,14 +103,14 @@ func TestLintCommand(t *testing.T) {
 	}
 
 	stdout, stderr, code = runCLI(t, "lint", "../examples")
-	if code != 0 || !strings.Contains(stdout, "ok: 7 manifest(s) in 2 file(s): 4 Topic, 1 Connector, 2 Pipeline") ||
+	if code != 0 || !strings.Contains(stdout, "ok: 11 manifest(s) in 3 file(s): 7 Topic, 1 Connector, 3 Pipeline") ||
 		!strings.Contains(stderr, "note: 3 connector config(s) were checked for structure only") {
 		t.Errorf("examples: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	// The README's examples, connector configs included, are valid for the
 	// plugins themselves.
 	stdout, stderr, code = runCLI(t, "lint", "--plugin-dir", pluginDir, "../examples")
-	if code != 0 || !strings.Contains(stdout, "ok: 7 manifest(s)") || strings.Contains(stderr, "note:") {
+	if code != 0 || !strings.Contains(stdout, "ok: 11 manifest(s)") || strings.Contains(stderr, "note:") {
 		t.Errorf("examples with plugins: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }

@@ -46,7 +46,9 @@ func New(cfg Config) (*Runner, error) {
 
 // Stats are a runner's counters since it was created. Under exactly-once
 // they count committed work only: a batch whose transaction aborted is
-// counted when it is processed again.
+// counted when it is processed again. A pipeline with stateful steps is the
+// exception: its counts include records processed again after an aborted
+// transaction, as the streams runtime's do.
 type Stats struct {
 	// In counts records consumed; Out records produced to outputs (a record
 	// routed to two outputs counts twice).

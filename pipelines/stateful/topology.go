@@ -121,13 +121,22 @@ func (p *chainProc[V]) Init(ctx streams.ProcessorContext[[]byte, V]) error {
 	return nil
 }
 
-func (p *chainProc[V]) Process(k, v []byte, ts int64) error {
+// message is a record as the processors of a stateful pipeline see it:
+// headers are not carried through the streams runtime, so there are none;
+// the offset is unknown (-1); the partition is the task's; the topic is
+// the input topic when there is one.
+func (pl *Plan) message(k, v []byte, ts int64, partition int32) *process.Message {
 	m := process.NewMessage(k, v)
 	m.Timestamp = time.UnixMilli(ts)
-	m.Partition, m.Offset = p.ctx.Partition(), -1
-	if in := p.pl.spec.Input.Topics; len(in) == 1 {
+	m.Partition, m.Offset = partition, -1
+	if in := pl.spec.Input.Topics; len(in) == 1 {
 		m.Topic = in[0].Name
 	}
+	return m
+}
+
+func (p *chainProc[V]) Process(k, v []byte, ts int64) error {
+	m := p.pl.message(k, v, ts, p.ctx.Partition())
 	keep, err := p.chain.Process(m)
 	var val []byte
 	if err == nil && keep {
@@ -197,8 +206,7 @@ func (p *keyProc) Init(ctx streams.ProcessorContext[[]byte, []byte]) error {
 }
 
 func (p *keyProc) Process(k, v []byte, ts int64) error {
-	m := process.NewMessage(k, v)
-	m.Timestamp = time.UnixMilli(ts)
+	m := p.pl.message(k, v, ts, p.ctx.Partition())
 	if _, err := p.chain.Process(m); err != nil {
 		return p.pl.fail(p.c, stepError(p.st, "join", "key", err))
 	}
@@ -268,8 +276,7 @@ func (p *groupProc) Init(ctx streams.ProcessorContext[string, Value]) error {
 }
 
 func (p *groupProc) Process(k, v []byte, ts int64) error {
-	m := process.NewMessage(k, v)
-	m.Timestamp = time.UnixMilli(ts)
+	m := p.pl.message(k, v, ts, p.ctx.Partition())
 	if _, err := p.key.Process(m); err != nil {
 		return p.pl.fail(p.c, stepError(p.st, "aggregate", "key", err))
 	}
@@ -281,8 +288,7 @@ func (p *groupProc) Process(k, v []byte, ts int64) error {
 	// downstream, so every value travels wrapped in a one-item list.
 	var fv Value = int64(1)
 	if p.field != nil {
-		fm := process.NewMessage(k, v)
-		fm.Timestamp = m.Timestamp
+		fm := p.pl.message(k, v, ts, p.ctx.Partition())
 		if _, err := p.field.Process(fm); err != nil {
 			return p.pl.fail(p.c, stepError(p.st, "aggregate", "field", err))
 		}
