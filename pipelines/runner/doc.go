@@ -21,6 +21,13 @@
 // runner owns and waits for every goroutine it starts. Stats counts records
 // in, out, filtered, failed and dead-lettered, and batch latency.
 //
+// A pipeline with stateful steps (join, window, aggregate) runs instead as
+// spec.parallelism streams Apps of the topology pipelines/stateful builds,
+// with the consumer group as application id: changelog and repartition
+// topics are named tributary-pipeline-<name>-..., the transactional id of
+// each App is the group, InstanceID and its index, and exactly-once commits
+// one transaction per CommitInterval. StoreHandler serves its local state.
+//
 // Connector inputs and outputs are rejected (ErrConnectorsNotSupported):
 // they run on workers, which come with the worker runtime.
 //

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -471,4 +472,70 @@ func TestRestartMidStreamExactlyOnce(t *testing.T) {
 		}
 	}
 	t.Logf("%d records, 2 SIGKILLs (%d with the batch half done): %d keys, every count 1..total exactly once", total, kills, len(totals))
+}
+
+const appliedManifest = `apiVersion: tributary.io/v1
+kind: Topic
+metadata: {name: clicks}
+spec: {partitions: 2}
+---
+apiVersion: tributary.io/v1
+kind: Topic
+metadata: {name: clicks-per-page}
+spec: {partitions: 2}
+---
+apiVersion: tributary.io/v1
+kind: Pipeline
+metadata: {name: clicks-per-page}
+spec:
+  input: {topics: [clicks]}
+  processors:
+    - aggregate: {key: value.page, op: count}
+  outputs: [{topic: clicks-per-page}]
+`
+
+// TestApplyStatefulPipeline: `tributary apply` deploys a stateful pipeline
+// to a node's worker, which runs it; its output and its state over the HTTP
+// API (GET /pipelines/{name}/state/keys/{key}) hold the counts.
+func TestApplyStatefulPipeline(t *testing.T) {
+	node := bin.StartNode(t, nodetest.Name("node"), nodetest.Flags("--groups-min-session-timeout", "1s"))
+	file := t.TempDir() + "/clicks.yaml"
+	if err := os.WriteFile(file, []byte(appliedManifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := bin.Run(t, nil, "apply", "-f", file, "--server", node.HTTP(), "--bootstrap", node.Kafka())
+	if res.Code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	want := map[string]int64{}
+	var recs []*kgo.Record
+	for i := range 500 {
+		page := "/p" + strconv.Itoa(i*i%11)
+		want[page]++
+		recs = append(recs, &kgo.Record{Topic: "clicks", Value: []byte(`{"page":"` + page + `"}`)})
+	}
+	produceAll(t, node.Kafka(), recs...)
+	waitFor(t, 90*time.Second, "every count in the output", func() bool { return len(readAll(t, node.Kafka(), "clicks-per-page")) >= 500 })
+	state := func(page string) (int64, bool) {
+		resp, err := http.Get("http://" + node.HTTP() + "/pipelines/clicks-per-page/state/keys/" + url.PathEscape(page))
+		if err != nil {
+			return 0, false
+		}
+		defer resp.Body.Close()
+		var v struct{ Value int64 }
+		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&v) != nil {
+			return 0, false
+		}
+		return v.Value, true
+	}
+	for page, n := range want {
+		got, ok := state(page)
+		if !ok || got != n {
+			t.Fatalf("state of %s: %d (found %v), want %d", page, got, ok, n)
+		}
+	}
+	if _, ok := state("/nowhere"); ok {
+		t.Fatal("a key never seen has state")
+	}
+	t.Logf("applied; %d pages counted, output and HTTP state agree", len(want))
 }

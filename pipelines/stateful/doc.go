@@ -1,27 +1,36 @@
-// Package stateful declares the stateful pipeline steps — aggregate, window
-// and join — in YAML and builds them into a streams topology, so a pipeline
-// gets exactly-once stateful processing from the streams runtime.
+// Package stateful runs the stateful steps of a Pipeline manifest — join,
+// window and aggregate — on the streams runtime, so a YAML pipeline gets
+// exactly-once stateful processing.
 //
-// A Spec reads like this:
+// Compile turns a validated spec.Pipeline (one with spec.Pipeline.Stateful)
+// into a Plan: the runs of stateless processors between the stateful steps
+// compiled as process Programs, and the stateful steps' key and field
+// expressions compiled as one-processor Programs (map key / map value), so
+// every expression compiles, runs and reports errors exactly as in the other
+// processors, at its place in the manifest. Plan.Topology builds the streams
+// topology:
 //
-//	input: views
-//	timestamp: value.at            # event time (ms); default: record time
-//	join:                          # enrich with a table read from a topic
-//	  table: users                 # its key must equal the record key
-//	  as: user                     # the row goes to value.user (null if none)
-//	key: value.user                # group key expression (a string)
-//	window: {type: tumbling, size: 5m, grace: 1m, emit: final}
-//	aggregate: {op: count}         # count | sum | min | max | avg | collect
-//	output: views-per-user
+//	source(input topics, bytes)
+//	  → chain(stateless processors before)
+//	  → [join: set key → repartition → left join with FromTable(table) → inner filter]
+//	  → chain(processors between)
+//	  → [aggregate: group key and field → repartition → (windowed) aggregate → results]
+//	  → chain(processors after, route) → one sink per output topic
 //
-// Values are JSON documents; expressions are expr-lang over key (string),
-// value (the decoded document) and timestamp (ms). The output record of a
-// windowed aggregate has the group key as key and
-// {"key", "start", "end", "value"} as value; without a window it is
-// {"key", "value"}. Build returns the topology; run it with streams.New
-// (exactly-once by default) or streamstest.
+// Each chain runs in a per-task processor with its own process.Chain, made
+// again whenever the runtime rebuilds a task (after an aborted transaction
+// or a move), so dedupe state never outlives the records it saw. An
+// aggregate's state is one JSON accumulator per group (or window) holding
+// enough for every op; its output record is keyed by the group with value
+// {"key", "value"}, plus "start" and "end" (Unix ms) when windowed. Record
+// errors follow onError: stop returns an error wrapping ErrRecord from the
+// topology, drop counts it; spec validation refuses dead letters, since the
+// runtime carries no headers.
 //
-// The pipeline manifest (pipelines/spec) does not route these step types here
-// yet; this package is the runtime half. It imports streams and expr-lang,
-// never broker/.
+// Plan.Offline runs a plan on the streams test driver (for `tributary
+// pipeline test`), and Plan.QueryHandler serves the plan's stores read-only
+// over HTTP. Running it against a broker is package runner's job.
+//
+// stateful imports pipelines/spec, pipelines/process, streams and franz-go's
+// kgo record type; never broker/ or platform/.
 package stateful
