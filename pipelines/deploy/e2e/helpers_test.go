@@ -4,105 +4,45 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-io/tributary/platform/nodetest"
 )
 
-// bin is the tributary binary and plugins a directory with the file
-// plugin, both built once by TestMain.
-var bin, plugins string
+// bin is the tributary binary, with the file plugin in plugins, both built
+// once by TestMain.
+var (
+	bin     *nodetest.Binary
+	plugins string
+)
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "tributary-deploy-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin, plugins = filepath.Join(dir, "tributary"), filepath.Join(dir, "plugins")
-	for _, b := range [][2]string{{bin, "../../../cmd/tributary"}, {filepath.Join(plugins, "file"), "../../../connectors/file"}} {
-		cmd := exec.Command("go", "build", "-o", b[0], b[1])
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build", b[1], err)
-			os.Exit(1)
-		}
-	}
+	bin = nodetest.MustBuild(nodetest.Plugins("file"))
+	plugins = bin.PluginDir
 	code := m.Run()
-	_ = os.RemoveAll(dir)
+	bin.Remove()
 	os.Exit(code)
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // proc is a child process of the test.
-type proc struct {
-	cmd  *exec.Cmd
-	out  *syncBuf
-	done chan struct{}
-}
+type proc struct{ p *nodetest.Process }
 
+// startProc runs the binary with args; the process is killed when the test
+// ends, and its output shown if the test failed.
 func startProc(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), out: &syncBuf{}, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TRIBUTARY_") {
-			p.cmd.Env = append(p.cmd.Env, kv)
-		}
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			lines := strings.Split(p.out.String(), "\n")
-			t.Logf("%s output (last 40 lines):\n%s", name, strings.Join(lines[max(0, len(lines)-40):], "\n"))
-		}
-	})
-	return p
+	return &proc{p: bin.Start(t, name, args...)}
 }
 
 // kill sends SIGKILL and waits for the process.
-func (p *proc) kill() {
-	select {
-	case <-p.done:
-	default:
-		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.done
-	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func (p *proc) kill() { p.p.Kill() }
 
 // node is a running `tributary serve`.
 type node struct {
@@ -112,33 +52,21 @@ type node struct {
 	config     string
 }
 
-// startNode runs serve with a worker (id node-1) on free ports, with
-// config (YAML) written to a file when not empty; dataDir is reused so a
-// restarted node keeps its data.
+// startNode runs serve with a worker (id node-1) on free ports, or on kafka
+// and api when given, with config (YAML) when not empty; dataDir is reused
+// so a restarted node keeps its data.
 func startNode(t *testing.T, dataDir, kafka, api, config string) *node {
 	t.Helper()
-	if kafka == "" {
-		kafka, api = freeAddr(t), freeAddr(t)
+	opts := []nodetest.Opt{nodetest.DataDir(dataDir),
+		nodetest.Flags("--plugin-dir", plugins, "--groups-min-session-timeout", "1s", "--shutdown-timeout", "5s")}
+	if kafka != "" {
+		opts = append(opts, nodetest.Ports(kafka, api))
 	}
-	args := []string{"serve", "--data-dir", dataDir, "--listeners", kafka, "--http-addr", api,
-		"--plugin-dir", plugins, "--groups-initial-rebalance-delay", "0s", "--groups-min-session-timeout", "1s", "--shutdown-timeout", "5s"}
 	if config != "" {
-		f := filepath.Join(dataDir, "..", "node.yaml")
-		if err := os.WriteFile(f, []byte(config), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, "--config", f)
+		opts = append(opts, nodetest.Config(config))
 	}
-	n := &node{proc: startProc(t, "serve", args...), kafka: kafka, api: api, dataDir: dataDir, config: config}
-	waitFor(t, 30*time.Second, "node ready", func() bool {
-		resp, err := http.Get("http://" + api + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	return n
+	n := bin.StartNode(t, opts...)
+	return &node{proc: &proc{p: n.Process()}, kafka: n.Kafka(), api: n.HTTP(), dataDir: dataDir, config: config}
 }
 
 // waitFor polls cond every 50ms until it holds or limit passes.
@@ -164,15 +92,8 @@ func (n *node) cli(t *testing.T, args ...string) (string, int) {
 	default:
 		args = append(args, "--bootstrap", n.kafka)
 	}
-	cmd := exec.Command(bin, args...)
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return string(out), code
+	r := bin.Run(t, nil, args...)
+	return r.Stdout + r.Stderr, r.Code
 }
 
 // call does one REST call and decodes the answer into out.
@@ -271,19 +192,4 @@ func strs(vs [][]byte) []string {
 
 // pluginPIDs lists the running file plugin processes (children of any
 // worker of this test binary's plugin dir).
-func pluginPIDs() []int {
-	var out []int
-	entries, _ := os.ReadDir("/proc")
-	want := filepath.Join(plugins, "file")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err == nil && exe == want {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
+func pluginPIDs() []int { return bin.PluginPIDs("file") }
