@@ -68,6 +68,15 @@ type StreamJoin[K, V1, V2 any] struct {
 // apart produces joiner(key, left, right) with the later timestamp. Both
 // sides buffer their records for Window plus Grace of stream time.
 func JoinStreams[K, V1, V2, R any](l *Stream[K, V1], r *Stream[K, V2], cfg StreamJoin[K, V1, V2], joiner func(K, V1, V2) R) *Stream[K, R] {
+	return streamJoin(l, r, cfg, false, func(k K, lv V1, rv V2, _ bool) R { return joiner(k, lv, rv) })
+}
+
+// streamJoin is JoinStreams, or LeftJoinStreams when leftJoin is set: then
+// left records that no right record matched wait in the index store
+// (unmatchedPrefix, keyed by time and window key, the values as a list)
+// until no accepted record can match them any more, and are emitted with
+// found=false.
+func streamJoin[K, V1, V2, R any](l *Stream[K, V1], r *Stream[K, V2], cfg StreamJoin[K, V1, V2], leftJoin bool, joiner func(K, V1, V2, bool) R) *Stream[K, R] {
 	b := l.b
 	name := b.uniqueName(cfg.Name, "join")
 	if cfg.Window < 0 || cfg.Grace < 0 {
@@ -134,10 +143,12 @@ func JoinStreams[K, V1, V2, R any](l *Stream[K, V1], r *Stream[K, V2], cfg Strea
 					list []byte
 				}
 				var ms []match
+				var times []int64 // of ms, for the left join's bookkeeping
 				other.b.scan(string(windowKey(kb, rc.ts-window)), string(windowKey(kb, rc.ts+window+1)), func(key string, list []byte) bool {
 					_, ts, ok := splitWindowKey([]byte(key))
 					if ok {
 						ms = append(ms, match{ts, list})
+						times = append(times, ts)
 					}
 					return true
 				})
@@ -149,15 +160,37 @@ func JoinStreams[K, V1, V2, R any](l *Stream[K, V1], r *Stream[K, V2], cfg Strea
 							if err != nil {
 								return fmt.Errorf("decode right value: %w", err)
 							}
-							out = joiner(k, cast[V1](rc.value), rv)
+							out = joiner(k, cast[V1](rc.value), rv, true)
 						} else {
 							lv, err := cfg.Left.Decode(ob)
 							if err != nil {
 								return fmt.Errorf("decode left value: %w", err)
 							}
-							out = joiner(k, lv, cast[V2](rc.value))
+							out = joiner(k, lv, cast[V2](rc.value), true)
 						}
 						return fwd(rec{key: k, value: out, ts: max(rc.ts, m.ts)})
+					})
+					if err != nil {
+						return err
+					}
+				}
+				if leftJoin {
+					if err := trackUnmatched(ix, isLeft, kb, rc.ts, vb, times); err != nil {
+						return err
+					}
+					// Emit the left records no future right record can match
+					// (the bound of the buffer drop below).
+					err := emitUnmatched(ix, observed-2*window-grace, func(kb []byte, ts int64, vb []byte) error {
+						k, err := cfg.Key.Decode(kb)
+						if err != nil {
+							return fmt.Errorf("decode key: %w", err)
+						}
+						lv, err := cfg.Left.Decode(vb)
+						if err != nil {
+							return fmt.Errorf("decode left value: %w", err)
+						}
+						var zero V2
+						return fwd(rec{key: k, value: joiner(k, lv, zero, false), ts: ts})
 					})
 					if err != nil {
 						return err
@@ -195,6 +228,32 @@ func JoinStreams[K, V1, V2, R any](l *Stream[K, V1], r *Stream[K, V2], cfg Strea
 // whenever either side changes, the result for that key is recomputed as
 // joiner(key, left, right), or deleted when a side lacks the key.
 func JoinTables[K, V1, V2, R any](l *Table[K, V1], r *Table[K, V2], storeName string, joiner func(K, V1, V2) R, rs Serde[R]) *Table[K, R] {
+	return tableJoin(l, r, storeName, joinInner, func(k K, lv V1, _ bool, rv V2, _ bool) R { return joiner(k, lv, rv) }, rs)
+}
+
+// joinKind says which sides a table-table join needs for a result.
+type joinKind int
+
+const (
+	joinInner joinKind = iota // both
+	joinLeft                  // the left side
+	joinOuter                 // either side
+)
+
+// keeps reports whether a key present on the sides given has a result.
+func (j joinKind) keeps(lok, rok bool) bool {
+	switch j {
+	case joinLeft:
+		return lok
+	case joinOuter:
+		return lok || rok
+	}
+	return lok && rok
+}
+
+// tableJoin is JoinTables for every joinKind; joiner gets each side's value
+// and whether it is present (the zero value when not).
+func tableJoin[K, V1, V2, R any](l *Table[K, V1], r *Table[K, V2], storeName string, kind joinKind, joiner func(K, V1, bool, V2, bool) R, rs Serde[R]) *Table[K, R] {
 	b := l.b
 	def := b.kvStore(storeName, "table-join", erase(l.ks), erase(rs))
 	ks := l.ks
@@ -209,7 +268,7 @@ func JoinTables[K, V1, V2, R any](l *Table[K, V1], r *Table[K, V2], storeName st
 				}
 				lb, lok := ls.get(kb)
 				rb, rok := rsStore.get(kb)
-				if !lok || !rok {
+				if !kind.keeps(lok, rok) {
 					if _, had := out.get(kb); !had {
 						return nil
 					}
@@ -218,15 +277,19 @@ func JoinTables[K, V1, V2, R any](l *Table[K, V1], r *Table[K, V2], storeName st
 					}
 					return fwd(rec{key: k, ts: rc.ts})
 				}
-				lv, err := l.vs.Decode(lb)
-				if err != nil {
-					return fmt.Errorf("decode left value: %w", err)
+				var lv V1
+				var rv V2
+				if lok {
+					if lv, err = l.vs.Decode(lb); err != nil {
+						return fmt.Errorf("decode left value: %w", err)
+					}
 				}
-				rv, err := r.vs.Decode(rb)
-				if err != nil {
-					return fmt.Errorf("decode right value: %w", err)
+				if rok {
+					if rv, err = r.vs.Decode(rb); err != nil {
+						return fmt.Errorf("decode right value: %w", err)
+					}
 				}
-				res := joiner(k, lv, rv)
+				res := joiner(k, lv, lok, rv, rok)
 				ob, err := rs.Encode(res)
 				if err != nil {
 					return fmt.Errorf("encode result: %w", err)
