@@ -105,11 +105,18 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("open metadata: %w", err)
 	}
+	var dialer *replication.PeerDialer
+	if cfg.Cluster != nil {
+		if dialer, err = cfg.Security.peerDialer(cfg.Listeners, cfg.Logger.With("scope", "replication"), cfg.Now); err != nil {
+			return err
+		}
+	}
 	b.parts = replication.NewManager(b.logs, b.replicationConfig(replication.Config{
 		NodeID:        cfg.NodeID,
 		LogDefaults:   cfg.LogDefaults,
 		Logger:        cfg.Logger.With("scope", "replication"),
 		ProducerState: b.producerStateOpener(),
+		Dialer:        dialer,
 	}))
 	if b.raft == nil {
 		// On a cluster the partitions follow the metadata only once this node
@@ -132,8 +139,16 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		closeListeners(lns)
 		return err
 	}
+	self := adv[0]
+	if cfg.Cluster != nil {
+		// Peers dial this node's inter-broker listener by name.
+		if self, err = b.interBrokerSelf(adv); err != nil {
+			closeListeners(lns)
+			return err
+		}
+	}
 	// Register before serving: auto-created topics place replicas on registered brokers.
-	if err := b.registerSelf(ctx, adv[0]); err != nil {
+	if err := b.registerSelf(ctx, self); err != nil {
 		closeListeners(lns)
 		return fmt.Errorf("register broker %d at %s:%d: %w", adv[0].ID, adv[0].Host, adv[0].Port, err)
 	}

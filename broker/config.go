@@ -152,6 +152,12 @@ func (c Config) Validate() error {
 	if err := c.Security.validate(c.Listeners); err != nil {
 		errs = append(errs, fmt.Errorf("security: %w", err))
 	}
+	if c.Cluster != nil {
+		// Only cluster members dial peers (security_interbroker.go).
+		for _, err := range c.Security.validateInterBroker(c.Listeners) {
+			errs = append(errs, fmt.Errorf("security: %w", err))
+		}
+	}
 	if err := c.LogDefaults.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("log defaults: %w", err))
 	}

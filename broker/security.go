@@ -45,6 +45,11 @@ type SecurityConfig struct {
 	// (the first admin; Kafka's "kafka-storage format --add-scram"). Only the
 	// salted keys are stored; later changes go through AlterUserScramCredentials.
 	Users []BootstrapUser
+	// InterBroker says how this broker connects to the other brokers of a
+	// cluster: inter.broker.listener.name, the SASL mechanism and credentials
+	// and the TLS trust (security_interbroker.go). Default: the first
+	// listener, with SCRAM-SHA-512 when it uses SASL.
+	InterBroker InterBrokerConfig
 }
 
 // BootstrapUser is a SCRAM user created at start.

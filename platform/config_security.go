@@ -39,6 +39,21 @@ type SecuritySection struct {
 	// Users are SCRAM users created at first start, "name:password" (the
 	// first admin). Only salted keys are stored.
 	Users []string `yaml:"users"`
+	// InterBrokerListener is inter.broker.listener.name: the listener (by
+	// name) the brokers of a cluster dial each other on. Default: the first
+	// listener.
+	InterBrokerListener string `yaml:"inter_broker_listener"`
+	// InterBrokerSASLMechanism is sasl.mechanism.inter.broker.protocol:
+	// PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512. Default SCRAM-SHA-512.
+	InterBrokerSASLMechanism string `yaml:"inter_broker_sasl_mechanism"`
+	// InterBrokerUser and InterBrokerPassword are this broker's SASL
+	// credentials on a SASL inter-broker listener (a SCRAM user; with the
+	// authorizer on, a super user or one granted CLUSTER_ACTION).
+	InterBrokerUser     string `yaml:"inter_broker_user"`
+	InterBrokerPassword string `yaml:"inter_broker_password"`
+	// InterBrokerCAFile holds the CAs of the peers' server certificates.
+	// Default tls_ca_file; both empty: the system's roots.
+	InterBrokerCAFile string `yaml:"inter_broker_ca_file"`
 	// HTTPAuth requires a token or basic auth (a SCRAM user) on the HTTP API.
 	// Default: on when Authorizer is on.
 	HTTPAuth *bool `yaml:"http_auth"`
@@ -97,6 +112,8 @@ func (s SecuritySection) brokerConfig() broker.SecurityConfig {
 		Authorizer:           s.Authorizer,
 		SuperUsers:           s.SuperUsers,
 		AllowEveryoneIfNoACL: s.AllowEveryoneIfNoACL,
+		InterBroker: broker.InterBrokerConfig{Listener: s.InterBrokerListener, SASLMechanism: s.InterBrokerSASLMechanism,
+			Username: s.InterBrokerUser, Password: s.InterBrokerPassword, CAFile: s.InterBrokerCAFile},
 	}
 	for _, u := range s.Users {
 		if name, pass, ok := strings.Cut(u, ":"); ok {
@@ -159,6 +176,16 @@ func securitySettings() []setting {
 			func(c *Config, b bool) { c.Security.AllowEveryoneIfNoACL = b }),
 		list("security.users", "SCRAM users created at first start, name:password, comma-separated",
 			func(c *Config, v []string) { c.Security.Users = v }),
+		str("security.inter_broker_listener", "listener name brokers dial each other on (inter.broker.listener.name; default: the first listener)",
+			func(c *Config, v string) { c.Security.InterBrokerListener = v }),
+		str("security.inter_broker_sasl_mechanism", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 between brokers (default SCRAM-SHA-512)",
+			func(c *Config, v string) { c.Security.InterBrokerSASLMechanism = v }),
+		str("security.inter_broker_user", "this broker's SASL user on a SASL inter-broker listener",
+			func(c *Config, v string) { c.Security.InterBrokerUser = v }),
+		str("security.inter_broker_password", "this broker's SASL password on a SASL inter-broker listener",
+			func(c *Config, v string) { c.Security.InterBrokerPassword = v }),
+		str("security.inter_broker_ca_file", "PEM CAs of the peers' server certificates (default tls_ca_file)",
+			func(c *Config, v string) { c.Security.InterBrokerCAFile = v }),
 		boolean("security.http_auth", "require a token or basic auth on the HTTP API (default: on with the authorizer)",
 			func(c *Config, b bool) { c.Security.HTTPAuth = &b }),
 		pairs("security.http_tokens", "bearer token=principal pairs for the HTTP API, comma-separated",

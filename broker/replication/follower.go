@@ -63,14 +63,7 @@ func (m *Manager) runFetcher(f *fetcher) {
 	truncated := false
 	for !f.stopped() {
 		if conn == nil {
-			addr, ok := m.brokerAddr(f.leader)
-			if !ok {
-				if !f.sleep(replicaBackoff) {
-					return
-				}
-				continue
-			}
-			c, err := dialWire(addr, "tributary-replica-"+strconv.Itoa(int(m.cfg.NodeID)), 2*time.Second)
+			c, err := m.dialBroker(f.leader, "tributary-replica-"+strconv.Itoa(int(m.cfg.NodeID)), 2*time.Second)
 			if err != nil {
 				if !f.sleep(replicaBackoff) {
 					return

@@ -3,7 +3,6 @@ package replication
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"strconv"
 	"sync"
@@ -34,6 +33,10 @@ type Config struct {
 	ReplicaLagMax time.Duration
 	// Now is the clock of follower progress. Default time.Now.
 	Now func() time.Time
+	// Dialer connects replica fetchers and PeerConns to other brokers: their
+	// inter-broker listener, with TLS and SASL as it requires (dial.go).
+	// Default nil: plaintext to the address each broker registered.
+	Dialer *PeerDialer
 }
 
 // ISRChanger proposes a partition's new ISR to the controller; the change is
@@ -295,20 +298,6 @@ func minISROf(t *cluster.Topic) int {
 		return v
 	}
 	return 1
-}
-
-// brokerAddr is the Kafka address of broker id from the latest metadata.
-func (m *Manager) brokerAddr(id int32) (string, bool) {
-	bs := m.brokers.Load()
-	if bs == nil {
-		return "", false
-	}
-	for _, b := range *bs {
-		if b.ID == id {
-			return net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port))), true
-		}
-	}
-	return "", false
 }
 
 // reconcileFetchers runs one fetcher per partition this node follows, for the

@@ -2,17 +2,17 @@ package replication
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // PeerConn is a connection from this broker to another broker of the cluster,
-// dialed exactly as replica fetchers dial their leaders: to the address the
-// peer registered in the metadata, with the same wire client. Other
-// broker-to-broker requests (transaction markers) use it so inter-broker
-// traffic has one way of being addressed and secured.
+// dialed exactly as replica fetchers dial their leaders: to the peer's
+// inter-broker listener as it registered it in the metadata, secured and
+// authenticated by the Manager's PeerDialer (dial.go), with the same wire
+// client. Other broker-to-broker requests (transaction markers) use it so
+// inter-broker traffic has one way of being addressed and secured.
 //
 // One request at a time, non-flexible request versions only.
 type PeerConn struct {
@@ -22,13 +22,9 @@ type PeerConn struct {
 // DialPeer connects to broker id as the latest metadata names it. clientID
 // says what the connection is for in the peer's logs.
 func (m *Manager) DialPeer(id int32, clientID string, timeout time.Duration) (*PeerConn, error) {
-	addr, ok := m.brokerAddr(id)
-	if !ok {
-		return nil, fmt.Errorf("dial broker %d: %w", id, ErrUnknownBroker)
-	}
-	w, err := dialWire(addr, clientID, timeout)
+	w, err := m.dialBroker(id, clientID, timeout)
 	if err != nil {
-		return nil, fmt.Errorf("dial broker %d: %w", id, err)
+		return nil, err
 	}
 	return &PeerConn{w: w}, nil
 }

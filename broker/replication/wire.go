@@ -20,6 +20,8 @@ type wireConn struct {
 	corr    int32
 	client  string
 	scratch []byte
+	// auth is the SASL session of a SASL peer (dial.go), nil otherwise.
+	auth *saslSession
 }
 
 func dialWire(addr string, clientID string, timeout time.Duration) (*wireConn, error) {
@@ -27,14 +29,30 @@ func dialWire(addr string, clientID string, timeout time.Duration) (*wireConn, e
 	if err != nil {
 		return nil, fmt.Errorf("dial leader %s: %w", addr, err)
 	}
-	return &wireConn{c: c, r: bufio.NewReaderSize(c, 64<<10), client: clientID}, nil
+	return newWireConn(c, clientID), nil
+}
+
+// newWireConn wraps an established connection (plain TCP or TLS).
+func newWireConn(c net.Conn, clientID string) *wireConn {
+	return &wireConn{c: c, r: bufio.NewReaderSize(c, 64<<10), client: clientID}
 }
 
 func (w *wireConn) Close() error { return w.c.Close() }
 
 // request sends req (its version set, non-flexible) and decodes the answer
-// into resp, within timeout.
+// into resp, within timeout. A SASL session that is about to expire
+// (connections.max.reauth.ms on the peer, KIP-368) re-authenticates first.
 func (w *wireConn) request(req kmsg.Request, resp kmsg.Response, timeout time.Duration) error {
+	if w.auth != nil && w.auth.due() {
+		if err := w.authenticate(w.auth.mech, w.auth.host, timeout); err != nil {
+			return err
+		}
+	}
+	return w.roundTrip(req, resp, timeout)
+}
+
+// roundTrip is request without the re-authentication check.
+func (w *wireConn) roundTrip(req kmsg.Request, resp kmsg.Response, timeout time.Duration) error {
 	if req.IsFlexible() {
 		return fmt.Errorf("replica client: %T v%d is flexible; only non-flexible versions are used", req, req.GetVersion())
 	}
