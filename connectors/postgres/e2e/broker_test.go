@@ -6,15 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,116 +17,34 @@ import (
 
 	"github.com/tributary-io/tributary/connectors/postgres/internal/cdccheck"
 	"github.com/tributary-io/tributary/connectors/postgres/internal/pgtest"
+	"github.com/tributary-io/tributary/platform/nodetest"
 	"github.com/tributary-io/tributary/sdk"
 )
 
 // node is a `tributary serve` process: broker, REST API and a worker that
 // runs connector tasks with the plugins of pluginDir.
 type node struct {
-	cmd        *exec.Cmd
-	done       chan struct{}
-	out        *lockedBuffer
+	n          *nodetest.Node
 	kafka, api string
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+func loopbackAddr(t testing.TB) string { return nodetest.FreeAddr(t) }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) tail(n int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lines := strings.Split(l.b.String(), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-func loopbackAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// startNode starts serve on dataDir (kept across restarts) and waits until
-// it is ready.
+// startNode starts serve on dataDir (kept across restarts) with the Kafka
+// listener kafka and the REST API api, and waits until it is ready.
 func startNode(t testing.TB, dataDir, kafka, api string) *node {
 	t.Helper()
-	n := &node{out: &lockedBuffer{}, done: make(chan struct{}), kafka: kafka, api: api}
-	n.cmd = exec.Command(tributary, "serve", "--data-dir", dataDir, "--listeners", kafka, "--http-addr", api,
-		"--plugin-dir", pluginDir, "--groups-initial-rebalance-delay", "0s", "--groups-min-session-timeout", "1s",
-		"--worker-session-timeout", "2s", "--shutdown-timeout", "5s", "--log-level", "warn")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TRIBUTARY_") {
-			n.cmd.Env = append(n.cmd.Env, kv)
-		}
-	}
-	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = n.cmd.Wait(); close(n.done) }()
-	t.Cleanup(func() {
-		n.kill()
-		if t.Failed() {
-			t.Logf("serve output (tail):\n%s", n.out.tail(40))
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + api + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return n
-			}
-		}
-		select {
-		case <-n.done:
-			t.Fatalf("serve exited while starting:\n%s", n.out.tail(40))
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready in time:\n%s", n.out.tail(40))
-		}
-	}
+	n := bin.StartNode(t, nodetest.DataDir(dataDir), nodetest.Ports(kafka, api),
+		nodetest.Flags("--plugin-dir", pluginDir, "--groups-min-session-timeout", "1s",
+			"--worker-session-timeout", "2s", "--shutdown-timeout", "5s", "--log-level", "warn"))
+	return &node{n: n, kafka: kafka, api: api}
 }
 
 // kill SIGKILLs the node (its worker's plugins exit with it) and waits.
-func (n *node) kill() {
-	select {
-	case <-n.done:
-	default:
-		_ = n.cmd.Process.Signal(syscall.SIGKILL)
-		<-n.done
-	}
-}
+func (n *node) kill() { n.n.Kill() }
 
 // pluginPIDs returns the running postgres plugin processes.
-func pluginPIDs() []int {
-	want := filepath.Join(pluginDir, "postgres")
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == want {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
+func pluginPIDs() []int { return bin.PluginPIDs("postgres") }
 
 // TestThroughTheBroker runs the CDC connector as the server does: a
 // worker runs the source task, which writes each batch of records and its

@@ -5,41 +5,30 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tributary-io/tributary/connectors/postgres/internal/pgtest"
+	"github.com/tributary-io/tributary/platform/nodetest"
 	"github.com/tributary-io/tributary/plugins"
 	"github.com/tributary-io/tributary/sdk"
 )
 
 var (
-	pg        pgtest.Main
-	pluginDir string // holds the postgres plugin binary
-	tributary string // the tributary binary, for the through-the-broker tests
+	pg pgtest.Main
+	// bin is the tributary binary, for the through-the-broker tests, with
+	// the postgres plugin in pluginDir.
+	bin       *nodetest.Binary
+	pluginDir string
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "postgres-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	pluginDir, tributary = filepath.Join(dir, "plugins"), filepath.Join(dir, "tributary")
-	for _, b := range [][2]string{{filepath.Join(pluginDir, "postgres"), ".."}, {tributary, "../../../cmd/tributary"}} {
-		out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", b[1], err, out)
-			os.RemoveAll(dir)
-			os.Exit(1)
-		}
-	}
+	bin = nodetest.MustBuild(nodetest.Plugins("postgres"))
+	pluginDir = bin.PluginDir
 	code := pg.Run(m, pgtest.Options{})
-	os.RemoveAll(dir)
+	bin.Remove()
 	os.Exit(code)
 }
 
