@@ -139,11 +139,12 @@ var ErrStopped = errors.New("pipeline stopped on a record error")
 // when a consumer fails for good, or wrapping ErrStopped when a record fails
 // and onError is stop; the other consumers are then stopped too.
 func (r *Runner) Run(ctx context.Context) error {
-	if err := r.checkTopics(ctx); err != nil {
+	parts, err := r.checkTopics(ctx)
+	if err != nil {
 		return err
 	}
 	if r.stateful != nil {
-		return r.runStateful(ctx)
+		return r.runStateful(ctx, parts)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -172,9 +173,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// checkTopics fails early, with a message naming them, when input, output
-// or dead-letter topics do not exist.
-func (r *Runner) checkTopics(ctx context.Context) error {
+// checkTopics fails early, with a message naming them, when input, output,
+// dead-letter or join table topics do not exist, and returns the partition
+// count of each.
+func (r *Runner) checkTopics(ctx context.Context) (map[string]int32, error) {
 	var want []string
 	for _, t := range r.cfg.Spec.Input.Topics {
 		want = append(want, t.Name)
@@ -192,23 +194,27 @@ func (r *Runner) checkTopics(ctx context.Context) error {
 	}
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(r.cfg.Seeds...)}, r.cfg.ClientOpts...)...)
 	if err != nil {
-		return fmt.Errorf("pipeline %s: client: %w", r.cfg.Name, err)
+		return nil, fmt.Errorf("pipeline %s: client: %w", r.cfg.Name, err)
 	}
 	defer cl.Close()
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	details, err := kadm.NewClient(cl).ListTopics(rctx, want...)
 	if err != nil {
-		return fmt.Errorf("pipeline %s: look up topics: %w", r.cfg.Name, err)
+		return nil, fmt.Errorf("pipeline %s: look up topics: %w", r.cfg.Name, err)
 	}
 	var missing []string
+	parts := map[string]int32{}
 	for _, t := range want {
-		if d, ok := details[t]; !ok || d.Err != nil {
+		d, ok := details[t]
+		if !ok || d.Err != nil {
 			missing = append(missing, t)
+			continue
 		}
+		parts[t] = int32(len(d.Partitions))
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("pipeline %s: topics %v do not exist: create them first (a Topic manifest, or tributary topic create)", r.cfg.Name, missing)
+		return nil, fmt.Errorf("pipeline %s: topics %v do not exist: create them first (a Topic manifest, or tributary topic create)", r.cfg.Name, missing)
 	}
-	return nil
+	return parts, nil
 }

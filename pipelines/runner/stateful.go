@@ -43,9 +43,13 @@ func compilePlan(cfg *Config) (*statefulRun, error) {
 // output, changelog writes and input offsets in one transaction per
 // CommitInterval (exactly-once), or flushes and then commits offsets
 // (at-least-once).
-func (r *Runner) runStateful(ctx context.Context) error {
+func (r *Runner) runStateful(ctx context.Context, partitions map[string]int32) error {
 	cfg := &r.cfg
 	sr := r.stateful
+	repartitions, err := joinPartitions(cfg, sr.plan, partitions)
+	if err != nil {
+		return err
+	}
 	n := cfg.Spec.Parallelism
 	apps := make([]*streams.App, n)
 	for i := range n {
@@ -66,6 +70,8 @@ func (r *Runner) runStateful(ctx context.Context) error {
 			TransactionTimeout: cfg.TransactionTimeout,
 			MaxPollRecords:     cfg.MaxPollRecords,
 			ClientOpts:         cfg.ClientOpts,
+			// Zero (no join): the runtime's default.
+			RepartitionPartitions: repartitions,
 		})
 		if err != nil {
 			return fmt.Errorf("pipeline %s: %w", cfg.Name, err)
@@ -108,6 +114,28 @@ func (r *Runner) runStateful(ctx context.Context) error {
 		r.flushRecords()
 	}
 	return errors.Join(errs...)
+}
+
+// joinPartitions is the partition count repartition topics need so that a
+// join's stream is co-partitioned with its table: the table's. A join
+// without a repartition reads the input as it is, which must then have the
+// table's partition count; it fails with a hint otherwise. Zero without a
+// join.
+func joinPartitions(cfg *Config, plan *stateful.Plan, partitions map[string]int32) (int32, error) {
+	table, repartitioned, ok := plan.Join()
+	if !ok {
+		return 0, nil
+	}
+	n := partitions[table]
+	if !repartitioned {
+		for _, in := range cfg.Spec.Input.Topics {
+			if partitions[in.Name] != n {
+				return 0, fmt.Errorf("pipeline %s: the join looks up records of %s (%d partitions) by their key in table %s (%d partitions): give both topics the same partition count, or give the join a key expression (key: key), which repartitions the records first",
+					cfg.Name, in.Name, partitions[in.Name], table, n)
+			}
+		}
+	}
+	return n, nil
 }
 
 // reportRecords hands the counters' growth to Config.Records every second

@@ -41,6 +41,10 @@ type step struct {
 	// map value), so expressions compile and run exactly as in other
 	// processors.
 	key, field *process.Program
+	// repartition is set on a join whose input is not the input as read
+	// (a key expression, or processors before it that may change the key):
+	// the stream goes through a repartition topic by its key first.
+	repartition bool
 }
 
 // Compile checks and compiles a pipeline with stateful steps (one that
@@ -80,7 +84,8 @@ func Compile(name string, p *spec.Pipeline) (*Plan, spec.Problems) {
 		flush(i, false)
 		switch pr.Type {
 		case "join":
-			pl.steps = append(pl.steps, step{kind: joinStep, first: i, pos: pr.Pos, join: pr.Join, key: exprProg(pr.Join.Key, true)})
+			pl.steps = append(pl.steps, step{kind: joinStep, first: i, pos: pr.Pos, join: pr.Join, key: exprProg(pr.Join.Key, true),
+				repartition: !pr.Join.Key.IsZero() || len(pl.steps) > 0})
 		case "window":
 			// spec validation put the aggregate right after the window.
 			if i+1 < len(p.Processors) && p.Processors[i+1].Aggregate != nil {
@@ -124,3 +129,15 @@ func (pl *Plan) Name() string { return pl.name }
 
 // Spec is the pipeline the plan was compiled from.
 func (pl *Plan) Spec() *spec.Pipeline { return pl.spec }
+
+// Join returns the table topic of the plan's join, and whether the stream
+// is repartitioned by its key before the join (otherwise the input topics
+// must have the table's partition count); ok is false without a join.
+func (pl *Plan) Join() (table string, repartitioned, ok bool) {
+	for _, st := range pl.steps {
+		if st.join != nil {
+			return st.join.Table, st.repartition, true
+		}
+	}
+	return "", false, false
+}

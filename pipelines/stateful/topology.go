@@ -71,7 +71,7 @@ func (pl *Plan) Topology(c *Counters) (*streams.Topology, error) {
 				return &chainProc[[]byte]{pl: pl, st: st, c: c, emit: func(m *process.Message, v []byte) ([]byte, bool) { return v, true }}
 			})
 		case joinStep:
-			s = pl.joinStream(b, s, st, i > 0, c)
+			s = pl.joinStream(b, s, st, c)
 		case aggregateStep:
 			s = pl.aggregateStream(s, st, c)
 		}
@@ -216,14 +216,14 @@ func (p *keyProc) Process(k, v []byte, ts int64) error {
 // joinStream enriches s with the join's table. The stream is repartitioned
 // by its (new) key first unless it is still the input as read: the table
 // lookup happens in the task that owns the key's partition of the table.
-func (pl *Plan) joinStream(b *streams.Builder, s *streams.Stream[[]byte, []byte], st step, rekeyed bool, c *Counters) *streams.Stream[[]byte, []byte] {
+func (pl *Plan) joinStream(b *streams.Builder, s *streams.Stream[[]byte, []byte], st step, c *Counters) *streams.Stream[[]byte, []byte] {
 	j := st.join
 	if st.key != nil {
 		s = streams.Process(s, func() streams.Processor[[]byte, []byte, []byte, []byte] {
 			return &keyProc{pl: pl, st: st, c: c}
 		})
 	}
-	if st.key != nil || rekeyed {
+	if st.repartition {
 		s = streams.Repartition(s, "join-key", streams.Bytes(), streams.Bytes())
 	}
 	table := streams.FromTable(b, j.Table, JoinStore(j.Table), streams.Bytes(), streams.Bytes())
