@@ -138,9 +138,6 @@ func (p *Process) cleanup(t testing.TB) {
 // Output is what the process wrote to stdout and stderr.
 func (p *Process) Output() *Output { return p.out }
 
-// PID is the process id.
-func (p *Process) PID() int { return p.cmd.Process.Pid }
-
 // Done is closed once the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
