@@ -153,6 +153,10 @@ type Raft struct {
 
 	ctrl *controllerState
 
+	// rpcReady is set once r is: the raft port accepts controller RPCs
+	// before NewRaft returns, and those must not touch a nil r.
+	rpcReady atomic.Bool
+
 	closeOnce sync.Once
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -223,6 +227,7 @@ func OpenRaft(cfg RaftConfig) (*Raft, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
+	d.rpcReady.Store(true)
 	if !existing {
 		servers, err := bootstrapServers(cfg, d.self)
 		if err != nil {

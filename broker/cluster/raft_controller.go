@@ -180,6 +180,11 @@ func (d *Raft) fenceLocked(broker int32) error {
 // handleRPC answers a controller RPC: on the leader it executes it, elsewhere
 // it forwards it to the leader once.
 func (d *Raft) handleRPC(req ControllerRequest) ControllerResponse {
+	if !d.rpcReady.Load() {
+		// Still starting (a restarted node is called before raft is up):
+		// the caller retries, as with any non-controller.
+		return errorResponse(fmt.Errorf("%w: node %d is starting", ErrNotController, d.cfg.NodeID))
+	}
 	if d.r.State() == raft.Leader {
 		return d.execute(req)
 	}
