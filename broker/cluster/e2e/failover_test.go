@@ -37,6 +37,10 @@ func produceNumbered(t *testing.T, cl *kgo.Client, topic string, partitions int3
 	a := &acked{recs: map[int32][]ackedRec{}}
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait)
+	// A test that fails before closing stop still ends the producer
+	// (cleanups run last-in first-out: this one before the Wait).
+	quit := make(chan struct{})
+	t.Cleanup(func() { close(quit) })
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -44,6 +48,9 @@ func produceNumbered(t *testing.T, cl *kgo.Client, topic string, partitions int3
 		for n := 0; ; n++ {
 			select {
 			case <-stop:
+				inflight.Wait()
+				return
+			case <-quit:
 				inflight.Wait()
 				return
 			default:
@@ -83,8 +90,7 @@ func (a *acked) count() int {
 // restarts the node and waits for the ISR to be full again.
 func killLeadersWhileProducing(t *testing.T, killController bool) {
 	c := startCluster(t)
-	admCl := c.client()
-	adm := kadm.NewClient(admCl)
+	adm := kadm.NewClient(c.client())
 	const topic = "acked"
 	const partitions = 3
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -100,34 +106,20 @@ func killLeadersWhileProducing(t *testing.T, killController bool) {
 	waitFor(t, 30*time.Second, "first acks", func() bool { return a.count() > 500 })
 
 	const rounds = 3
+	st := c.waitAgreed(60*time.Second, topic, "full ISRs", fullISRs(partitions, 3))
 	for round := range rounds {
-		var victim int32
+		// Victims are chosen from what every node agrees on: a shared
+		// client's metadata can still name the leader of a round before.
+		victim := st[int32(round%partitions)].leader
 		if killController {
-			victim = controllerOf(t, adm)
-		} else {
-			st, err := c.describe(adm, topic)
-			if err != nil {
-				t.Fatal(err)
-			}
-			victim = st[int32(round%partitions)].leader
+			victim = c.agreedController()
 		}
 		before := a.count()
 		t.Logf("round %d: SIGKILL node %d (acked so far %d)", round, victim, before)
 		c.kill(c.node(victim))
 		waitFor(t, 60*time.Second, "acks after the kill", func() bool { return a.count() > before+300 })
 		c.restart(c.node(victim))
-		waitFor(t, 90*time.Second, "full ISRs again", func() bool {
-			st, err := c.describe(adm, topic)
-			if err != nil {
-				return false
-			}
-			for _, p := range st {
-				if len(p.isr) != 3 {
-					return false
-				}
-			}
-			return true
-		})
+		st = c.waitAgreed(90*time.Second, topic, "full ISRs again", fullISRs(partitions, 3))
 	}
 	close(stop)
 	if err := prod.Flush(context.Background()); err != nil {
@@ -141,17 +133,6 @@ func killLeadersWhileProducing(t *testing.T, killController bool) {
 	checkAcked(t, c, adm, topic, partitions, a.recs)
 }
 
-func controllerOf(t testing.TB, adm *kadm.Client) int32 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	md, err := adm.Metadata(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return md.Controller
-}
-
 // checkAcked reads every partition back and checks each acknowledged record is
 // there once, at its acknowledged offset; then stops the nodes and compares
 // their logs byte for byte up to the high watermark.
@@ -159,12 +140,22 @@ func checkAcked(t *testing.T, c *testCluster, adm *kadm.Client, topic string, pa
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Every partition's high watermark from its leader; a stale leader
+	// answers with an error, so ask again until all partitions answer.
 	hws := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) { hws[o.Partition] = o.Offset })
+	waitFor(t, 60*time.Second, "the high watermark of every partition", func() bool {
+		ends, err := adm.ListEndOffsets(ctx, topic)
+		if err != nil || ends.Error() != nil {
+			return false
+		}
+		ends.Each(func(o kadm.ListedOffset) { hws[o.Partition] = o.Offset })
+		for p := range partitions {
+			if _, ok := hws[p]; !ok {
+				return false
+			}
+		}
+		return true
+	})
 	seen := map[string]int{}
 	total := 0
 	for p := range partitions {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // binPath is the tributary binary TestMain builds once.
@@ -262,6 +264,16 @@ func (c *testCluster) seeds() []string {
 	return out
 }
 
+// liveSeeds are the Kafka addresses of the nodes whose process runs: a fresh
+// client seeded with a dead node can fail its first request on the dial.
+func (c *testCluster) liveSeeds() []string {
+	var out []string
+	for _, n := range c.liveNodes() {
+		out = append(out, n.kafka)
+	}
+	return out
+}
+
 func (c *testCluster) node(id int32) *node { return c.nodes[id-1] }
 
 // client returns a franz-go client over every node, closed with the test.
@@ -275,10 +287,12 @@ func (c *testCluster) client(opts ...kgo.Opt) *kgo.Client {
 	return cl
 }
 
-// partitionState is one partition's leader and ISR as the cluster reports it.
+// partitionState is one partition's leader, ISR and replicas as the cluster
+// reports it.
 type partitionState struct {
-	leader int32
-	isr    []int32
+	leader   int32
+	isr      []int32
+	replicas []int32
 }
 
 func (c *testCluster) describe(adm *kadm.Client, topic string) (map[int32]partitionState, error) {
@@ -299,34 +313,140 @@ func (c *testCluster) describe(adm *kadm.Client, topic string) (map[int32]partit
 	return out, nil
 }
 
-// agreedState is partition 0 of topic as every node, each asked through a
-// client of its own (no cached metadata), reports it, and whether they all
-// answered and agree on its leader and ISR.
-func (c *testCluster) agreedState(topic string) (partitionState, bool) {
-	var out partitionState
-	for i, n := range c.nodes {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(n.kafka))
-		if err != nil {
-			return partitionState{}, false
+// liveNodes are the nodes whose process runs (not killed or stopped).
+func (c *testCluster) liveNodes() []*node {
+	var out []*node
+	for _, n := range c.nodes {
+		n.mu.Lock()
+		if n.cmd != nil {
+			out = append(out, n)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		md, err := kadm.NewClient(cl).Metadata(ctx, topic)
-		cancel()
-		cl.Close()
-		if err != nil {
-			return partitionState{}, false
+		n.mu.Unlock()
+	}
+	return out
+}
+
+// askNode sends req to node n alone, through a client of its own (no cached
+// metadata, no routing to another node), and returns its answer.
+func askNode(n *node, req kmsg.Request) (kmsg.Response, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.kafka))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return cl.SeedBrokers()[0].Request(ctx, req)
+}
+
+// nodeMetadata is the metadata of topics (none: brokers and controller only)
+// as node n alone reports it.
+func nodeMetadata(n *node, topics ...string) (*kmsg.MetadataResponse, error) {
+	req := kmsg.NewPtrMetadataRequest()
+	req.Topics = []kmsg.MetadataRequestTopic{} // empty, not nil: nil asks for every topic
+	for _, topic := range topics {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := askNode(n, req)
+	if err != nil {
+		return nil, err
+	}
+	return resp.(*kmsg.MetadataResponse), nil
+}
+
+// agreedPartitions is every partition of topic (leader and sorted ISR) as
+// every live node, each asked on its own, reports it, and whether they all
+// answered and agree (replicas in order). Decisions after a failover must use it: a shared
+// client's cached Metadata answer can lag a leader or ISR change by seconds.
+func (c *testCluster) agreedPartitions(topic string) (map[int32]partitionState, bool) {
+	var out map[int32]partitionState
+	live := c.liveNodes()
+	if len(live) == 0 {
+		return nil, false
+	}
+	for _, n := range live {
+		md, err := nodeMetadata(n, topic)
+		if err != nil || len(md.Topics) != 1 || md.Topics[0].ErrorCode != 0 || len(md.Topics[0].Partitions) == 0 {
+			return nil, false
 		}
-		p, ok := md.Topics[topic].Partitions[0]
-		if !ok {
-			return partitionState{}, false
+		got := map[int32]partitionState{}
+		for _, p := range md.Topics[0].Partitions {
+			got[p.Partition] = partitionState{leader: p.Leader, isr: slices.Sorted(slices.Values(p.ISR)), replicas: p.Replicas}
 		}
-		got := partitionState{leader: p.Leader, isr: slices.Sorted(slices.Values(p.ISR))}
-		if i > 0 && (got.leader != out.leader || !slices.Equal(got.isr, out.isr)) {
-			return partitionState{}, false
+		if out != nil && !maps.EqualFunc(out, got, func(a, b partitionState) bool {
+			return a.leader == b.leader && slices.Equal(a.isr, b.isr) && slices.Equal(a.replicas, b.replicas)
+		}) {
+			return nil, false
 		}
 		out = got
 	}
 	return out, true
+}
+
+// agreedState is partition 0 of topic as every live node reports it, and
+// whether they all answered and agree on its leader and ISR.
+func (c *testCluster) agreedState(topic string) (partitionState, bool) {
+	st, ok := c.agreedPartitions(topic)
+	if !ok {
+		return partitionState{}, false
+	}
+	p, ok := st[0]
+	return p, ok
+}
+
+// waitAgreed polls until every live node agrees on topic's partitions and
+// cond holds for them, and returns that state.
+func (c *testCluster) waitAgreed(limit time.Duration, topic, what string, cond func(map[int32]partitionState) bool) map[int32]partitionState {
+	c.t.Helper()
+	var st map[int32]partitionState
+	waitFor(c.t, limit, what+" (every live node agreeing)", func() bool {
+		var ok bool
+		st, ok = c.agreedPartitions(topic)
+		return ok && cond(st)
+	})
+	return st
+}
+
+// fullISRs reports whether each of want partitions has an ISR of n replicas
+// and a leader in it.
+func fullISRs(want, n int) func(map[int32]partitionState) bool {
+	return func(st map[int32]partitionState) bool {
+		if len(st) != want {
+			return false
+		}
+		for _, p := range st {
+			if len(p.isr) != n || !slices.Contains(p.isr, p.leader) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// agreedController is the controller every live node names, once they agree
+// on a live one.
+func (c *testCluster) agreedController() int32 {
+	c.t.Helper()
+	var ctrl int32
+	waitFor(c.t, 30*time.Second, "every live node naming the same live controller", func() bool {
+		ctrl = -1
+		for _, n := range c.liveNodes() {
+			md, err := nodeMetadata(n)
+			if err != nil || (ctrl != -1 && md.ControllerID != ctrl) {
+				return false
+			}
+			ctrl = md.ControllerID
+		}
+		return ctrl > 0 && c.isLive(ctrl)
+	})
+	return ctrl
+}
+
+// isLive reports whether node id's process runs.
+func (c *testCluster) isLive(id int32) bool {
+	return slices.ContainsFunc(c.liveNodes(), func(n *node) bool { return n.id == id })
 }
 
 // waitFor polls cond until it holds or limit passes.

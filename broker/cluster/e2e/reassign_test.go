@@ -61,11 +61,10 @@ func TestClusterReassignToNewNode(t *testing.T) {
 	waitFor(t, 30*time.Second, "first acks", func() bool { return a.count() > 500 })
 
 	n4 := c.addNode(4)
-	md, err := adm.Metadata(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := md.Topics[topic].Partitions[0].Replicas
+	// Decisions ask every node afresh (agreedPartitions): a shared client's
+	// Metadata answer can lag a change by seconds.
+	st := c.waitAgreed(30*time.Second, topic, "full ISRs", fullISRs(partitions, 3))
+	old := st[0].replicas
 	// Replace the last replica of partition 0 with node 4, keeping the leader.
 	target := append(slices.Clone(old[:2]), n4.id)
 	req := kadm.AlterPartitionAssignmentsReq{}
@@ -79,17 +78,8 @@ func TestClusterReassignToNewNode(t *testing.T) {
 		t.Fatalf("reassign %s-0 to %v: %v", topic, target, r.Err)
 	}
 	start := time.Now()
-	waitFor(t, 90*time.Second, fmt.Sprintf("%s-0 on %v with a full ISR", topic, target), func() bool {
-		st, err := c.describe(adm, topic)
-		if err != nil {
-			return false
-		}
-		md, err := adm.Metadata(ctx, topic)
-		if err != nil {
-			return false
-		}
-		p := md.Topics[topic].Partitions[0]
-		return slices.Equal(p.Replicas, target) && len(st[0].isr) == 3 && slices.Contains(st[0].isr, n4.id)
+	c.waitAgreed(90*time.Second, topic, fmt.Sprintf("%s-0 on %v with a full ISR", topic, target), func(st map[int32]partitionState) bool {
+		return slices.Equal(st[0].replicas, target) && len(st[0].isr) == 3 && slices.Contains(st[0].isr, n4.id)
 	})
 	t.Logf("%s-0 moved from %v to %v in %s under load", topic, old, target, time.Since(start).Round(time.Millisecond))
 	// The replica that left deletes its copy (renamed, then removed).

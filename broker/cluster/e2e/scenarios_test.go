@@ -32,22 +32,14 @@ func TestClusterFollowerCatchesUp(t *testing.T) {
 	if err != nil || resp.Err != nil {
 		t.Fatalf("create topic: %v %v", err, resp.Err)
 	}
-	isrOf := func() []int32 {
-		st, err := c.describe(adm, topic)
-		if err != nil {
-			return nil
-		}
-		return st[0].isr
-	}
-	waitFor(t, 30*time.Second, "a full ISR", func() bool { return len(isrOf()) == 3 })
-	st, err := c.describe(adm, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Decisions ask every node afresh: a shared client's Metadata answer
+	// can lag a leader or ISR change by seconds.
+	st := c.waitAgreed(30*time.Second, topic, "a full ISR", fullISRs(1, 3))
 	leader := st[0].leader
+	ctrl := c.agreedController()
 	var follower int32
 	for id := int32(1); id <= 3; id++ {
-		if id != leader && id != controllerOf(t, adm) {
+		if id != leader && id != ctrl {
 			follower = id
 		}
 	}
@@ -55,9 +47,8 @@ func TestClusterFollowerCatchesUp(t *testing.T) {
 		follower = leader%3 + 1 // leader and controller are the same node
 	}
 	c.kill(c.node(follower))
-	waitFor(t, 30*time.Second, fmt.Sprintf("node %d out of the ISR", follower), func() bool {
-		isr := isrOf()
-		return len(isr) == 2 && !slices.Contains(isr, follower)
+	c.waitAgreed(30*time.Second, topic, fmt.Sprintf("node %d out of the ISR", follower), func(st map[int32]partitionState) bool {
+		return len(st[0].isr) == 2 && !slices.Contains(st[0].isr, follower)
 	})
 
 	// Uncompressed random values, so 100 MB of records are 100 MB on disk.
@@ -91,6 +82,9 @@ func TestClusterFollowerCatchesUp(t *testing.T) {
 	}
 	wrote := time.Since(start)
 	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +95,8 @@ func TestClusterFollowerCatchesUp(t *testing.T) {
 
 	start = time.Now()
 	c.restart(c.node(follower))
-	waitFor(t, 3*time.Minute, fmt.Sprintf("node %d back in the ISR", follower), func() bool {
-		return slices.Contains(isrOf(), follower)
+	c.waitAgreed(3*time.Minute, topic, fmt.Sprintf("node %d back in the ISR", follower), func(st map[int32]partitionState) bool {
+		return slices.Contains(st[0].isr, follower)
 	})
 	t.Logf("wrote %d MiB (%d records) in %s with node %d down; it rejoined the ISR %s after its restart",
 		len(value)*records>>20, records, wrote.Round(time.Millisecond), follower, time.Since(start).Round(time.Millisecond))
@@ -138,19 +132,7 @@ func TestClusterControlledShutdownNoClientErrors(t *testing.T) {
 	if err != nil || resp.Err != nil {
 		t.Fatalf("create topic: %v %v", err, resp.Err)
 	}
-	fullISR := func() bool {
-		st, err := c.describe(adm, topic)
-		if err != nil || len(st) != partitions {
-			return false
-		}
-		for _, p := range st {
-			if len(p.isr) != 3 {
-				return false
-			}
-		}
-		return true
-	}
-	waitFor(t, 30*time.Second, "full ISRs", fullISR)
+	st := c.waitAgreed(30*time.Second, topic, "full ISRs", fullISRs(partitions, 3))
 	// A short retry budget: a controlled shutdown should cost the producer a
 	// leader change (NOT_LEADER_OR_FOLLOWER, retried at once), not a wait.
 	prod := c.client(kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RequiredAcks(kgo.AllISRAcks()),
@@ -160,10 +142,6 @@ func TestClusterControlledShutdownNoClientErrors(t *testing.T) {
 	waitFor(t, 30*time.Second, "first acks", func() bool { return a.count() > 500 })
 
 	for round := range 2 {
-		st, err := c.describe(adm, topic)
-		if err != nil {
-			t.Fatal(err)
-		}
 		victim := st[int32(round%partitions)].leader
 		before := a.count()
 		start := time.Now()
@@ -172,7 +150,7 @@ func TestClusterControlledShutdownNoClientErrors(t *testing.T) {
 			round, victim, round%partitions, time.Since(start).Round(time.Millisecond), before)
 		waitFor(t, 60*time.Second, "acks after the shutdown", func() bool { return a.count() > before+300 })
 		c.restart(c.node(victim))
-		waitFor(t, 90*time.Second, "full ISRs again", fullISR)
+		st = c.waitAgreed(90*time.Second, topic, "full ISRs again", fullISRs(partitions, 3))
 	}
 	close(stop)
 	if err := prod.Flush(context.Background()); err != nil {
