@@ -28,6 +28,12 @@ func (s *Server) handleMetadata(r *Request) (kmsg.Response, error) {
 	snap := s.meta.Snapshot()
 
 	for _, b := range snap.Brokers {
+		if b.Fenced {
+			// As Kafka (KRaft) answers: only live brokers. A client then drops
+			// the connections and cached coordinators of a dead node and looks
+			// them up again, instead of dialing it until it returns.
+			continue
+		}
 		mb := kmsg.NewMetadataResponseBroker()
 		mb.NodeID, mb.Host, mb.Port = b.ID, b.Host, b.Port
 		if b.Rack != "" {
