@@ -250,7 +250,11 @@ func TestWindowManifestMatchesGoDSL(t *testing.T) {
 			if err1 != nil || err2 != nil {
 				t.Fatalf("Go output: %v %v", err1, err2)
 			}
-			got[win{k.Key, k.Start, k.End}] = c
+			w := win{k.Key, k.Start, k.End}
+			if _, dup := got[w]; dup {
+				t.Fatalf("Go DSL: window %v emitted twice", w)
+			}
+			got[w] = c
 		}
 		return got
 	}
