@@ -29,7 +29,7 @@ func manifest(processors string, extra ...string) string {
 		processors + outputs
 }
 
-func plan(t *testing.T, src string) *Plan {
+func plan(t testing.TB, src string) *Plan {
 	t.Helper()
 	ms, probs := spec.Parse("p.yaml", []byte(src))
 	if len(probs) > 0 {
