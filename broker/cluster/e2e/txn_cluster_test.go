@@ -295,25 +295,32 @@ func txnLeaderOutage(t *testing.T, c *testCluster, adm *kadm.Client, cl *kgo.Cli
 	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		t.Fatalf("commit with %s offline: %v", lone, err)
 	}
-	state := func() string {
+	// state is the transaction's state as its coordinator describes it; the
+	// request may fail while the client still routes to the killed node.
+	var st string
+	state := func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		d, err := adm.DescribeTransactions(ctx, id)
-		if err != nil {
-			return err.Error()
+		if err != nil || d[id].Err != nil {
+			return false
 		}
-		return d[id].State
+		st = d[id].State
+		return true
 	}
 	// The coordinator retries every 10s (and kgo asks nothing more of it), so
 	// a few seconds of PrepareCommit show the marker has not been written.
 	for range 3 {
-		if st := state(); st != "PrepareCommit" {
+		waitFor(t, 20*time.Second, "DescribeTransactions of "+id, state)
+		if st != "PrepareCommit" {
 			t.Fatalf("transaction of %s is %q while %s has no leader, want PrepareCommit", id, st, lone)
 		}
 		time.Sleep(time.Second)
 	}
 	c.restart(c.node(host))
-	waitFor(t, 60*time.Second, "the commit to complete once "+lone+" is back", func() bool { return state() == "CompleteCommit" })
+	waitFor(t, 60*time.Second, "the commit to complete once "+lone+" is back", func() bool {
+		return state() && st == "CompleteCommit"
+	})
 	return values
 }
 
