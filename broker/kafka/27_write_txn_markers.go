@@ -43,8 +43,6 @@ func (s *Server) handleWriteTxnMarkers(r *Request) (kmsg.Response, error) {
 	for _, mk := range req.Markers {
 		m := txn.Marker{ProducerID: mk.ProducerID, ProducerEpoch: mk.ProducerEpoch, Commit: mk.Committed,
 			CoordinatorEpoch: mk.CoordinatorEpoch}
-		rm := kmsg.NewWriteTxnMarkersResponseMarker()
-		rm.ProducerID = mk.ProducerID
 		// Known partitions are appended together; at[i][j] is the index in tps
 		// of Topics[i].Partitions[j], or -1 when the metadata lacks it.
 		var tps []txn.TopicPartition
@@ -60,24 +58,32 @@ func (s *Server) handleWriteTxnMarkers(r *Request) (kmsg.Response, error) {
 			}
 		}
 		errs := s.appendMarkers(m, tps)
-		for i, t := range mk.Topics {
-			rt := kmsg.NewWriteTxnMarkersResponseMarkerTopic()
-			rt.Topic = t.Topic
-			for j, p := range t.Partitions {
-				rp := kmsg.NewWriteTxnMarkersResponseMarkerTopicPartition()
-				rp.Partition = p
-				if k := at[i][j]; k < 0 {
-					rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-				} else {
-					rp.ErrorCode = errorCode(errs[k])
-				}
-				rt.Partitions = append(rt.Partitions, rp)
+		answerMarker(resp, mk, func(i, j int) int16 {
+			if k := at[i][j]; k >= 0 {
+				return errorCode(errs[k])
 			}
-			rm.Topics = append(rm.Topics, rt)
-		}
-		resp.Markers = append(resp.Markers, rm)
+			return kerr.UnknownTopicOrPartition.Code
+		})
 	}
 	return resp, nil
+}
+
+// answerMarker adds mk's answer to resp: Topics[i].Partitions[j] of the marker
+// gets code(i, j).
+func answerMarker(resp *kmsg.WriteTxnMarkersResponse, mk kmsg.WriteTxnMarkersRequestMarker, code func(i, j int) int16) {
+	rm := kmsg.NewWriteTxnMarkersResponseMarker()
+	rm.ProducerID = mk.ProducerID
+	for i, t := range mk.Topics {
+		rt := kmsg.NewWriteTxnMarkersResponseMarkerTopic()
+		rt.Topic = t.Topic
+		for j, p := range t.Partitions {
+			rp := kmsg.NewWriteTxnMarkersResponseMarkerTopicPartition()
+			rp.Partition, rp.ErrorCode = p, code(i, j)
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		rm.Topics = append(rm.Topics, rt)
+	}
+	resp.Markers = append(resp.Markers, rm)
 }
 
 // appendMarkers writes m to tps through the installed appender, one error per

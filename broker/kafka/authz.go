@@ -228,19 +228,7 @@ func (z *authz) denyCluster() (kmsg.Response, error) {
 	case *kmsg.WriteTxnMarkersRequest:
 		resp := z.empty().(*kmsg.WriteTxnMarkersResponse)
 		for _, m := range req.Markers {
-			rm := kmsg.NewWriteTxnMarkersResponseMarker()
-			rm.ProducerID = m.ProducerID
-			for _, t := range m.Topics {
-				rt := kmsg.NewWriteTxnMarkersResponseMarkerTopic()
-				rt.Topic = t.Topic
-				for _, p := range t.Partitions {
-					rp := kmsg.NewWriteTxnMarkersResponseMarkerTopicPartition()
-					rp.Partition, rp.ErrorCode = p, clusterDenied
-					rt.Partitions = append(rt.Partitions, rp)
-				}
-				rm.Topics = append(rm.Topics, rt)
-			}
-			resp.Markers = append(resp.Markers, rm)
+			answerMarker(resp, m, func(int, int) int16 { return clusterDenied })
 		}
 		return resp, nil
 	case *kmsg.DescribeLogDirsRequest:
