@@ -275,6 +275,11 @@ func TestInterBrokerDialer(t *testing.T) {
 				if !errors.Is(err, replication.ErrPeerAuthentication) {
 					t.Fatalf("dial: got %v, want ErrPeerAuthentication", err)
 				}
+				// The next dial right away is held back without a new exchange.
+				_, err = d.Dial(peer, "test-peer", 5*time.Second)
+				if !errors.Is(err, replication.ErrPeerAuthentication) || !strings.Contains(err.Error(), "held back") {
+					t.Fatalf("second dial: got %v, want a held-back ErrPeerAuthentication", err)
+				}
 				return
 			}
 			if err != nil {

@@ -68,8 +68,26 @@ type PeerDialer struct {
 	cfg PeerDialerConfig
 
 	mu     sync.Mutex
-	warned map[int32]time.Time // guarded by mu: last logged failure per peer
+	warned map[int32]time.Time    // guarded by mu: last logged failure per peer
+	failed map[int32]*authBackoff // guarded by mu: peers that refused us lately
 }
+
+// authBackoff holds back dials to a peer that refused this broker's
+// credentials: every partition's fetcher retries every 100ms, and each
+// attempt would cost both sides a SCRAM key derivation and the peer a log
+// line. The wait doubles up to peerAuthBackoffMax and ends on a success.
+type authBackoff struct {
+	until time.Time
+	wait  time.Duration
+	err   error
+}
+
+// Bounds of authBackoff.wait: fixing the credentials (or creating the user)
+// is picked up within peerAuthBackoffMax.
+const (
+	peerAuthBackoffMin = 500 * time.Millisecond
+	peerAuthBackoffMax = 5 * time.Second
+)
 
 // NewPeerDialer returns a dialer with cfg.
 func NewPeerDialer(cfg PeerDialerConfig) *PeerDialer {
@@ -79,7 +97,7 @@ func NewPeerDialer(cfg PeerDialerConfig) *PeerDialer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &PeerDialer{cfg: cfg, warned: map[int32]time.Time{}}
+	return &PeerDialer{cfg: cfg, warned: map[int32]time.Time{}, failed: map[int32]*authBackoff{}}
 }
 
 // peerWarnEvery bounds how often one peer's authentication failure is logged.
@@ -119,11 +137,54 @@ func (d *PeerDialer) dial(b cluster.Broker, clientID string, timeout time.Durati
 	if protocol == protoPlaintext {
 		return dialWire(addr, clientID, timeout)
 	}
-	w, err := d.dialSecured(addr, host, protocol, clientID, timeout)
-	if err != nil && errors.Is(err, ErrPeerAuthentication) {
-		d.warn(b.ID, addr, err)
+	if err := d.heldBack(b.ID); err != nil {
+		return nil, err
 	}
+	w, err := d.dialSecured(addr, host, protocol, clientID, timeout)
+	d.outcome(b.ID, addr, err)
 	return w, err
+}
+
+// heldBack returns the last authentication error of peer id while its
+// backoff lasts.
+func (d *PeerDialer) heldBack(id int32) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if f := d.failed[id]; f != nil && time.Now().Before(f.until) {
+		return fmt.Errorf("held back after a refused authentication: %w", f.err)
+	}
+	return nil
+}
+
+// outcome records a dial's result: an authentication failure extends the
+// peer's backoff and is logged (at most once a minute per peer), anything
+// else ends it.
+func (d *PeerDialer) outcome(id int32, addr string, err error) {
+	if err == nil || !errors.Is(err, ErrPeerAuthentication) {
+		d.mu.Lock()
+		delete(d.failed, id)
+		d.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	d.mu.Lock()
+	f := d.failed[id]
+	if f == nil {
+		f = &authBackoff{}
+		d.failed[id] = f
+	}
+	f.wait = min(max(2*f.wait, peerAuthBackoffMin), peerAuthBackoffMax)
+	f.until, f.err = now.Add(f.wait), err
+	last, seen := d.warned[id]
+	log := !seen || now.Sub(last) >= peerWarnEvery
+	if log {
+		d.warned[id] = now
+	}
+	d.mu.Unlock()
+	if log {
+		d.cfg.Logger.Warn("cannot authenticate to peer broker; replication and transaction markers to it stop until this is fixed",
+			"broker", id, "addr", addr, "listener", d.cfg.Listener, "err", err)
+	}
 }
 
 // dialSecured dials a TLS and/or SASL listener.
@@ -169,21 +230,6 @@ func (d *PeerDialer) dialSecured(addr, host, protocol, clientID string, timeout 
 		}
 	}
 	return w, nil
-}
-
-// warn logs an authentication failure, at most once per peer per minute.
-func (d *PeerDialer) warn(id int32, addr string, err error) {
-	now := time.Now()
-	d.mu.Lock()
-	last, seen := d.warned[id]
-	if seen && now.Sub(last) < peerWarnEvery {
-		d.mu.Unlock()
-		return
-	}
-	d.warned[id] = now
-	d.mu.Unlock()
-	d.cfg.Logger.Warn("cannot authenticate to peer broker; replication and transaction markers to it stop until this is fixed",
-		"broker", id, "addr", addr, "listener", d.cfg.Listener, "err", err)
 }
 
 // saslSession is a connection's SASL state, for re-authentication.
