@@ -106,23 +106,18 @@ func (b *Broker) registerSelf(ctx context.Context, self cluster.Broker) error {
 		return b.meta.RegisterBroker(self)
 	}
 	self.RaftAddr = b.raft.RaftAddr()
-	for {
-		err := b.meta.RegisterBroker(self)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, cluster.ErrNotController) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("register with the controller: %w (last error: %v)", ctx.Err(), err)
-		case <-time.After(200 * time.Millisecond):
-		}
+	if err := untilController(ctx, "register with the controller", func() error { return b.meta.RegisterBroker(self) }); err != nil {
+		return err
 	}
-	// Catch up with the controller's metadata before anything reads it.
-	if _, err := b.raft.Status(); err != nil {
-		return fmt.Errorf("catch up with the controller: %w", err)
+	// Catch up with the controller's metadata before anything reads it. A
+	// restarted node can register (forwarded by a peer) before the raft
+	// leader, backing off from the dead peer it was, contacts it: retry too.
+	err := untilController(ctx, "catch up with the controller", func() error {
+		_, err := b.raft.Status()
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	b.parts.Subscribe(b.meta)
 	b.raft.StartHeartbeats(self)
@@ -136,6 +131,26 @@ func (b *Broker) registerSelf(ctx context.Context, self cluster.Broker) error {
 		}
 	}
 	return nil
+}
+
+// untilController calls fn until it succeeds or fails with an error other
+// than cluster.ErrNotController (no controller known here yet), every 200ms,
+// bounded by ctx.
+func untilController(ctx context.Context, what string, fn func() error) error {
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, cluster.ErrNotController) {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w (last error: %v)", what, ctx.Err(), err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // isrChanger adapts the raft driver to replication.ISRChanger.
