@@ -33,6 +33,11 @@
 //		select { case <-w.C(): case <-timer: case <-shutdown: }
 //	}
 //
+// Inter-broker connections (replica fetchers, PeerConn for transaction
+// markers) go through a PeerDialer (dial.go): the peer's inter-broker
+// listener as it registered it, TLS and SASL (franz-go's client mechanisms)
+// as that listener's protocol needs, then the plain request loop of wire.go.
+//
 // This package imports broker/log and broker/cluster; it must not import
 // broker/kafka or anything above the broker.
 package replication
