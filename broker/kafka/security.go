@@ -190,39 +190,70 @@ func (s *Server) serveSecured(d decoded) (kmsg.Response, error) {
 	} else {
 		resp, err = s.authorize(d, sec)
 	}
-	if err == nil && resp != nil && sec.listener.Advertised.Host != "" {
-		s.advertise(resp, sec.listener.Advertised)
+	if err == nil && resp != nil && (sec.listener.Advertised.Host != "" || sec.listener.Name != "") {
+		s.advertise(resp, *sec.listener)
 	}
 	return resp, err
 }
 
-// advertise replaces this node's address in answers that list brokers with
-// the address of the listener the client came in on, so a client of the
-// SASL_SSL listener is not sent to the PLAINTEXT one.
-func (s *Server) advertise(resp kmsg.Response, adv cluster.Broker) {
-	self := s.cfg.NodeID
+// advertise gives clients the addresses of the listener they came in on: this
+// node's from the listener's Advertised address, the other brokers' from the
+// endpoint of the same name they registered in the metadata (as Kafka does), so
+// a client of the SASL_SSL listeners is never sent to a PLAINTEXT one.
+func (s *Server) advertise(resp kmsg.Response, l Listener) {
+	addr := s.listenerAddrs(l)
+	fix := func(id int32, host *string, port *int32) {
+		if a, ok := addr(id); ok {
+			*host, *port = a.Host, a.Port
+		}
+	}
 	switch r := resp.(type) {
 	case *kmsg.MetadataResponse:
 		for i := range r.Brokers {
-			if r.Brokers[i].NodeID == self {
-				r.Brokers[i].Host, r.Brokers[i].Port = adv.Host, adv.Port
-			}
+			fix(r.Brokers[i].NodeID, &r.Brokers[i].Host, &r.Brokers[i].Port)
 		}
 	case *kmsg.FindCoordinatorResponse:
-		if r.NodeID == self {
-			r.Host, r.Port = adv.Host, adv.Port
+		if r.NodeID >= 0 {
+			fix(r.NodeID, &r.Host, &r.Port)
 		}
 		for i := range r.Coordinators {
-			if r.Coordinators[i].NodeID == self {
-				r.Coordinators[i].Host, r.Coordinators[i].Port = adv.Host, adv.Port
-			}
+			fix(r.Coordinators[i].NodeID, &r.Coordinators[i].Host, &r.Coordinators[i].Port)
 		}
 	case *kmsg.DescribeClusterResponse:
 		for i := range r.Brokers {
-			if r.Brokers[i].NodeID == self {
-				r.Brokers[i].Host, r.Brokers[i].Port = adv.Host, adv.Port
+			fix(r.Brokers[i].NodeID, &r.Brokers[i].Host, &r.Brokers[i].Port)
+		}
+	}
+}
+
+// listenerAddrs returns a lookup of broker id → the address clients of l
+// should use; ok is false where the answer's address stays as it is.
+func (s *Server) listenerAddrs(l Listener) func(id int32) (cluster.Endpoint, bool) {
+	var brokers []cluster.Broker
+	return func(id int32) (cluster.Endpoint, bool) {
+		if id == s.cfg.NodeID {
+			if l.Advertised.Host == "" {
+				return cluster.Endpoint{}, false
+			}
+			return cluster.Endpoint{Host: l.Advertised.Host, Port: l.Advertised.Port}, true
+		}
+		if l.Name == "" {
+			return cluster.Endpoint{}, false
+		}
+		if brokers == nil {
+			brokers = s.meta.Snapshot().Brokers
+		}
+		for _, b := range brokers {
+			if b.ID != id {
+				continue
+			}
+			for _, e := range b.Listeners {
+				if e.Name == l.Name {
+					return e, true
+				}
 			}
 		}
+		return cluster.Endpoint{}, false
 	}
 }
 
