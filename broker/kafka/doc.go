@@ -11,8 +11,11 @@
 // loops do not stop at the end of the input.
 //
 // Connections: one reader goroutine per connection decodes and handles requests
-// in order; one writer goroutine sends the answers (plaintext fetch records with
-// sendfile), so reading the next request overlaps with writing the last answer.
+// in order. Small answers it writes itself when nothing is queued, holding them
+// back while the client's next request is already buffered so a burst of
+// pipelined requests is answered in one write; one writer goroutine sends the
+// rest in order (large fetches, with sendfile for plaintext records), so
+// reading the next request overlaps with writing a large answer.
 // A handler panic is recovered and logged, and closes only its connection.
 //
 // Answers to bad input (each is logged; other connections are unaffected):
