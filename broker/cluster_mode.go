@@ -109,14 +109,11 @@ func (b *Broker) registerSelf(ctx context.Context, self cluster.Broker) error {
 	if err := untilController(ctx, "register with the controller", func() error { return b.meta.RegisterBroker(self) }); err != nil {
 		return err
 	}
-	// Catch up with the controller's metadata before anything reads it. A
+	// Catch up with the controller's metadata before anything reads it (an
+	// old view would set the logs of newer topics aside as unknown). A
 	// restarted node can register (forwarded by a peer) before the raft
-	// leader, backing off from the dead peer it was, contacts it: retry too.
-	err := untilController(ctx, "catch up with the controller", func() error {
-		_, err := b.raft.Status()
-		return err
-	})
-	if err != nil {
+	// leader, backing off from the dead peer it was, replicates to it: retry.
+	if err := untilController(ctx, "catch up with the controller", b.raft.CatchUp); err != nil {
 		return err
 	}
 	b.parts.Subscribe(b.meta)
@@ -134,15 +131,15 @@ func (b *Broker) registerSelf(ctx context.Context, self cluster.Broker) error {
 }
 
 // untilController calls fn until it succeeds or fails with an error other
-// than cluster.ErrNotController (no controller known here yet), every 200ms,
-// bounded by ctx.
+// than cluster.ErrNotController (no controller known here yet) or
+// cluster.ErrNotCaughtUp, every 200ms, bounded by ctx.
 func untilController(ctx context.Context, what string, fn func() error) error {
 	for {
 		err := fn()
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, cluster.ErrNotController) {
+		if !errors.Is(err, cluster.ErrNotController) && !errors.Is(err, cluster.ErrNotCaughtUp) {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		select {

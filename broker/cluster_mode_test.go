@@ -24,6 +24,7 @@ func TestUntilController(t *testing.T) {
 	}{
 		{"at once", []error{nil}, time.Minute, 1, nil},
 		{"after no controller twice", []error{notYet, notYet, nil}, time.Minute, 3, nil},
+		{"after a view behind the controller's", []error{fmt.Errorf("%w: version 3 here, 9 there", cluster.ErrNotCaughtUp), nil}, time.Minute, 2, nil},
 		{"other error not retried", []error{notYet, other}, time.Minute, 2, other},
 		{"no controller until the deadline", []error{notYet}, 300 * time.Millisecond, 0, context.DeadlineExceeded},
 	} {

@@ -156,6 +156,9 @@ type Raft struct {
 	// rpcReady is set once r is: the raft port accepts controller RPCs
 	// before NewRaft returns, and those must not touch a nil r.
 	rpcReady atomic.Bool
+	// appliedTerm is the raft term in which this node, as leader, completed
+	// a barrier: everything earlier terms committed is applied to meta.
+	appliedTerm atomic.Uint64
 
 	closeOnce sync.Once
 	stop      chan struct{}

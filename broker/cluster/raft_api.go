@@ -98,6 +98,27 @@ func (d *Raft) Status() (*Status, error) {
 	return resp.Status, err
 }
 
+// ErrNotCaughtUp: this node's metadata is behind what the controller had
+// applied when asked (CatchUp); ask again.
+var ErrNotCaughtUp = errors.New("cluster: metadata not caught up with the controller")
+
+// CatchUp returns nil once this node's metadata has applied everything the
+// controller had applied when asked. A node must not act on its view before:
+// a restarted node whose raft log the leader has not replicated to yet (it
+// backs off from a peer that was down) holds an old view, in which topics
+// created since are unknown. It returns ErrNotController when no controller
+// answers and ErrNotCaughtUp when the local copy is still behind.
+func (d *Raft) CatchUp() error {
+	resp, err := d.do(ControllerRequest{Op: OpStatus})
+	if err != nil {
+		return err
+	}
+	if got := d.published.Load(); got < resp.Version {
+		return fmt.Errorf("%w: version %d here, %d on the controller", ErrNotCaughtUp, got, resp.Version)
+	}
+	return nil
+}
+
 // StartHeartbeats heartbeats the controller every HeartbeatInterval as broker
 // self until ControlledShutdown or Close; a controller that does not know the
 // broker (a restored snapshot) gets it registered again.

@@ -122,7 +122,7 @@ func (d *Raft) watchLeadership() {
 		isLeader := d.r.State() == raft.Leader
 		if isLeader && !leading {
 			// Apply everything committed before acting on the state.
-			if err := d.r.Barrier(d.cfg.RPCTimeout).Error(); err != nil {
+			if err := d.awaitLeaderApplied(); err != nil {
 				continue
 			}
 			d.ctrl.reset(d.meta.Snapshot(), d.cfg.Now())
@@ -245,9 +245,30 @@ func (d *Raft) do(req ControllerRequest) (ControllerResponse, error) {
 	return resp, nil
 }
 
+// awaitLeaderApplied returns once this leader has applied every entry that
+// earlier terms committed (a barrier, once per term). Raft reports a node
+// Leader as soon as it wins the election, before it applies what the old
+// leader committed: answering from that state hands out stale metadata (a
+// restarted node caught up to a view without its topics and set their logs
+// aside as unknown).
+func (d *Raft) awaitLeaderApplied() error {
+	term := d.r.CurrentTerm()
+	if d.appliedTerm.Load() == term {
+		return nil
+	}
+	if err := d.r.Barrier(d.cfg.RPCTimeout).Error(); err != nil {
+		return fmt.Errorf("%w: node %d cannot apply the log as leader: %v", ErrNotController, d.cfg.NodeID, err)
+	}
+	d.appliedTerm.Store(term)
+	return nil
+}
+
 // execute runs a request on the leader.
 func (d *Raft) execute(req ControllerRequest) ControllerResponse {
 	var resp ControllerResponse
+	if err := d.awaitLeaderApplied(); err != nil {
+		return errorResponse(err)
+	}
 	var err error
 	switch req.Op {
 	case OpRegister:
