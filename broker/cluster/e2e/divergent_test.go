@@ -37,15 +37,8 @@ func TestClusterDivergentTailTruncated(t *testing.T) {
 	if err != nil || resp.Err != nil {
 		t.Fatalf("create topic: %v %v", err, resp.Err)
 	}
-	state := func() partitionState {
-		st, err := c.describe(adm, topic)
-		if err != nil {
-			return partitionState{leader: -1}
-		}
-		return st[0]
-	}
-	// Decisions below ask every node afresh: a client's Metadata answer can
-	// lag a leader or ISR change by a moment.
+	// Decisions below ask every live node afresh: a client's Metadata answer
+	// can lag a leader or ISR change by a moment.
 	agreed := func(cond func(partitionState) bool) func() bool {
 		return func() bool {
 			st, ok := c.agreedState(topic)
@@ -106,8 +99,11 @@ func TestClusterDivergentTailTruncated(t *testing.T) {
 	for _, id := range followers {
 		c.waitReady(c.node(id))
 	}
-	waitFor(t, 60*time.Second, "a follower leading", func() bool { return slices.Contains(followers, state().leader) })
-	newLeader := state().leader
+	var newLeader int32
+	waitFor(t, 60*time.Second, "a follower leading", agreed(func(st partitionState) bool {
+		newLeader = st.leader
+		return slices.Contains(followers, st.leader)
+	}))
 	// More new records than divergent ones, so the new leader's log covers
 	// every offset the old leader wrote alone.
 	const fresh, last = 2 * divergent, 10
