@@ -46,6 +46,10 @@ type Broker struct {
 	metrics *metrics.Metrics
 	// ready tracks Start's progress for Readiness (readiness.go).
 	ready readiness
+
+	// groupsLoadedAt are the __consumer_offsets partitions this node led, by
+	// leader epoch, when the group coordinator loaded them (groups.go).
+	groupsLoadedAt map[int32]int32
 }
 
 type brokerState int

@@ -226,6 +226,9 @@ func (b *Broker) followCoordinators() {
 				switch {
 				case p.Leader == b.cfg.NodeID && first:
 					led[k] = p.LeaderEpoch
+					if topic == group.OffsetsTopic && reloadOnFirstView(b.groupsLoadedAt, p) {
+						m.want(k, true)
+					}
 				case p.Leader == b.cfg.NodeID && (!had || epoch != p.LeaderEpoch):
 					led[k] = p.LeaderEpoch
 					m.want(k, true)

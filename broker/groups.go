@@ -27,6 +27,7 @@ func (b *Broker) startGroups(ctx context.Context) error {
 	}
 	cfg.EnsureDefaults()
 	snap := b.meta.Snapshot()
+	b.groupsLoadedAt = ledAt(snap, group.OffsetsTopic, b.cfg.NodeID)
 	if t, ok := snap.Topic(group.OffsetsTopic); ok {
 		// The topic decides: a group's partition must not move between restarts.
 		cfg.Partitions = int32(len(t.Partitions))
@@ -46,4 +47,29 @@ func (b *Broker) startGroups(ctx context.Context) error {
 	}
 	b.groups = c
 	return nil
+}
+
+// ledAt maps the partitions of topic that node leads in snap to their leader
+// epochs.
+func ledAt(snap *cluster.Snapshot, topic string, node int32) map[int32]int32 {
+	out := map[int32]int32{}
+	if t, ok := snap.Topic(topic); ok {
+		for _, p := range t.Partitions {
+			if p.Leader == node {
+				out[p.ID] = p.LeaderEpoch
+			}
+		}
+	}
+	return out
+}
+
+// reloadOnFirstView reports whether a __consumer_offsets partition this node
+// leads in the first metadata view followCoordinators gets must be replayed
+// again: the coordinator loaded every partition at start, complete only for
+// those it already led then at the same epoch. One it came to lead in between
+// (a preferred election right after a restart) may have taken commits from
+// the old leader after it was loaded.
+func reloadOnFirstView(loadedAt map[int32]int32, p cluster.Partition) bool {
+	epoch, ok := loadedAt[p.ID]
+	return !ok || epoch != p.LeaderEpoch
 }
