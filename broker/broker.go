@@ -50,6 +50,9 @@ type Broker struct {
 	// groupsLoadedAt are the __consumer_offsets partitions this node led, by
 	// leader epoch, when the group coordinator loaded them (groups.go).
 	groupsLoadedAt map[int32]int32
+	// txnsLoadedAt is the same for __transaction_state and the transaction
+	// coordinator (txns.go).
+	txnsLoadedAt map[int32]int32
 }
 
 type brokerState int

@@ -207,13 +207,18 @@ type coordMover struct {
 // leadership of their internal partitions: a partition this node starts to
 // lead (or leads at a new epoch) is loaded from its log, one it stops leading
 // is unloaded. Call after both coordinators started (they loaded every
-// partition); the first snapshot only unloads what another node leads.
+// partition); the first snapshot unloads what another node leads and reloads
+// what this node came to lead since the coordinator's load (coordView.move).
 func (b *Broker) followCoordinators() {
 	m := &coordMover{pending: map[coordKey]bool{}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	b.coords = m
 	go b.runCoordMover(m)
-	led := map[coordKey]int32{} // partition -> leader epoch it was loaded at
-	first := true
+	v := &coordView{
+		self:     b.cfg.NodeID,
+		loadedAt: map[string]map[int32]int32{group.OffsetsTopic: b.groupsLoadedAt, txn.StateTopic: b.txnsLoadedAt},
+		led:      map[coordKey]int32{},
+		first:    true,
+	}
 	b.meta.Subscribe(func(snap *cluster.Snapshot) {
 		for _, topic := range []string{group.OffsetsTopic, txn.StateTopic} {
 			t, ok := snap.Topic(topic)
@@ -221,25 +226,49 @@ func (b *Broker) followCoordinators() {
 				continue
 			}
 			for _, p := range t.Partitions {
-				k := coordKey{topic, p.ID}
-				epoch, had := led[k]
-				switch {
-				case p.Leader == b.cfg.NodeID && first:
-					led[k] = p.LeaderEpoch
-					if topic == group.OffsetsTopic && reloadOnFirstView(b.groupsLoadedAt, p) {
-						m.want(k, true)
-					}
-				case p.Leader == b.cfg.NodeID && (!had || epoch != p.LeaderEpoch):
-					led[k] = p.LeaderEpoch
-					m.want(k, true)
-				case p.Leader != b.cfg.NodeID && (had || first):
-					delete(led, k)
-					m.want(k, false)
+				if load, ok := v.move(topic, p); ok {
+					m.want(coordKey{topic, p.ID}, load)
 				}
 			}
 		}
-		first = false
+		v.first = false
 	})
+}
+
+// coordView is what followCoordinators knows of the internal partitions
+// between metadata views; only the metadata subscriber uses it.
+type coordView struct {
+	self int32
+	// loadedAt are, by internal topic, the partitions this node led (by
+	// leader epoch) when that topic's coordinator loaded them at start.
+	loadedAt map[string]map[int32]int32
+	// led are the partitions this node leads, by the epoch it loaded them at.
+	led map[coordKey]int32
+	// first is true until the first view has been applied.
+	first bool
+}
+
+// move decides what partition p of an internal topic asks of its coordinator
+// in the current view: load it (load true), unload it (load false), or
+// nothing (ok false). On the first view the coordinators have just loaded
+// every partition, so a partition led here is replayed again only when
+// reloadOnFirstView says the start-up load may have missed part of it.
+func (v *coordView) move(topic string, p cluster.Partition) (load, ok bool) {
+	k := coordKey{topic, p.ID}
+	epoch, had := v.led[k]
+	switch {
+	case p.Leader == v.self && v.first:
+		v.led[k] = p.LeaderEpoch
+		reload := reloadOnFirstView(v.loadedAt[topic], p)
+		return reload, reload
+	case p.Leader == v.self && (!had || epoch != p.LeaderEpoch):
+		v.led[k] = p.LeaderEpoch
+		return true, true
+	case p.Leader != v.self && (had || v.first):
+		delete(v.led, k)
+		return false, true
+	}
+	return false, false
 }
 
 func (m *coordMover) want(k coordKey, load bool) {

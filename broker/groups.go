@@ -63,12 +63,13 @@ func ledAt(snap *cluster.Snapshot, topic string, node int32) map[int32]int32 {
 	return out
 }
 
-// reloadOnFirstView reports whether a __consumer_offsets partition this node
-// leads in the first metadata view followCoordinators gets must be replayed
-// again: the coordinator loaded every partition at start, complete only for
-// those it already led then at the same epoch. One it came to lead in between
-// (a preferred election right after a restart) may have taken commits from
-// the old leader after it was loaded.
+// reloadOnFirstView reports whether a partition of an internal topic
+// (__consumer_offsets, __transaction_state) this node leads in the first
+// metadata view followCoordinators gets must be replayed again: its
+// coordinator loaded every partition at start, complete only for those it
+// already led then at the same epoch (loadedAt, from ledAt). One it came to
+// lead in between (a preferred election right after a restart) may have
+// taken writes from the old leader after it was loaded.
 func reloadOnFirstView(loadedAt map[int32]int32, p cluster.Partition) bool {
 	epoch, ok := loadedAt[p.ID]
 	return !ok || epoch != p.LeaderEpoch

@@ -50,6 +50,9 @@ func (b *Broker) producerStateOpener() replication.ProducerStateOpener {
 func (b *Broker) startTxns(ctx context.Context) error {
 	cfg := b.txnConfig()
 	snap := b.meta.Snapshot()
+	// What this node leads now is loaded completely below; followCoordinators
+	// reloads anything it leads in its first view that is not in this map.
+	b.txnsLoadedAt = ledAt(snap, txn.StateTopic, b.cfg.NodeID)
 	if t, ok := snap.Topic(txn.StateTopic); ok {
 		// The topic decides: an id's partition must not move between restarts.
 		cfg.Partitions = int32(len(t.Partitions))
