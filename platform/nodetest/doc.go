@@ -29,7 +29,8 @@
 // t.Cleanup, and its output, plus a goroutine dump of one still running, is
 // reported when the test failed), the environment of those processes (the
 // test's own without TRIBUTARY_* variables, so a developer's settings cannot
-// change what a test runs against), and picking free loopback addresses.
+// change what a test runs against, plus what EnvVars adds for a node), and
+// picking free loopback addresses.
 //
 // A node's ports are free ones picked by the harness, retried on other ports
 // when the start fails (another process may take a port between the pick and

@@ -20,6 +20,7 @@ type config struct {
 	dataDir      string
 	kafka, http  string
 	flags        []string
+	env          []string
 	yaml         string
 	readyTimeout time.Duration
 }
@@ -62,6 +63,13 @@ func Ports(kafka, http string) Opt {
 // over its defaults (--shutdown-timeout 10s, --groups-initial-rebalance-delay 0s).
 func Flags(args ...string) Opt {
 	return func(c *config) { c.flags = append(c.flags, args...) }
+}
+
+// EnvVars adds KEY=VALUE entries to the node's environment, after the ones
+// Env keeps: a secret a node must read from its environment (a password
+// that no file or flag should hold) reaches it only this way.
+func EnvVars(kv ...string) Opt {
+	return func(c *config) { c.env = append(c.env, kv...) }
 }
 
 // Config writes yaml to a file the node reads with --config. Flags win over
@@ -185,7 +193,7 @@ func (n *Node) launch() error {
 	if n.proc != nil && !n.proc.Exited() {
 		return fmt.Errorf("launch %s: it is still running", n.cfg.name)
 	}
-	p, err := startProcess(n.t, n.cfg.name, n.bin.Path, n.args())
+	p, err := startProcess(n.t, n.cfg.name, n.bin.Path, n.args(), n.cfg.env)
 	if err != nil {
 		return err
 	}

@@ -258,3 +258,24 @@ func TestFreeAddrs(t *testing.T) {
 		seen[a] = true
 	}
 }
+
+// TestEnvVars: a node's environment is the test's without TRIBUTARY_*
+// variables, plus what EnvVars adds; the node id shows which one it read.
+func TestEnvVars(t *testing.T) {
+	t.Setenv("TRIBUTARY_NODE_ID", "7") // a developer's setting: not passed on
+	n := bin.StartNode(t, Flags("--worker-disabled"), EnvVars("TRIBUTARY_NODE_ID=5"))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.Kafka()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	md, err := kadm.NewClient(cl).BrokerMetadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := md.Brokers.NodeIDs(); len(ids) != 1 || ids[0] != 5 {
+		t.Fatalf("broker ids %v, want [5] (from EnvVars, not the test's environment)", ids)
+	}
+}

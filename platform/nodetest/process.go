@@ -79,17 +79,19 @@ type Process struct {
 // logged if the test failed.
 func (b *Binary) Start(t testing.TB, name string, args ...string) *Process {
 	t.Helper()
-	p, err := startProcess(t, name, b.Path, args)
+	p, err := startProcess(t, name, b.Path, args, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func startProcess(t testing.TB, name, path string, args []string) (*Process, error) {
+// startProcess runs path with args in the environment Env gives plus env
+// (KEY=VALUE entries, later ones winning).
+func startProcess(t testing.TB, name, path string, args, env []string) (*Process, error) {
 	p := &Process{name: name, cmd: exec.Command(path, args...), out: &Output{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.Env = Env()
+	p.cmd.Env = append(Env(), env...)
 	// Plugin processes the child started inherit its output pipe; when
 	// they outlive a SIGKILLed child, Wait must not wait for them.
 	p.cmd.WaitDelay = 5 * time.Second
