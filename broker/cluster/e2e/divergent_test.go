@@ -94,7 +94,7 @@ func TestClusterDivergentTailTruncated(t *testing.T) {
 
 	// The followers come back together (either alone has no raft quorum).
 	for _, id := range followers {
-		c.launch(c.node(id), nil)
+		c.launch(c.node(id))
 	}
 	for _, id := range followers {
 		c.waitReady(c.node(id))

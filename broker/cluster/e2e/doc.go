@@ -1,5 +1,6 @@
 // Package e2e runs a three-node Tributary cluster as three `tributary serve`
-// processes on loopback (the binary is built once by TestMain) and checks
+// processes on loopback (platform/nodetest builds the binary once in TestMain
+// and runs each node on fixed ports with the raft flags) and checks
 // failover with real SIGKILLs: acknowledged records survive, replicas agree
 // byte for byte up to the high watermark, followers catch up and rejoin the
 // ISR, a divergent tail is truncated; consumer groups survive the SIGKILL of

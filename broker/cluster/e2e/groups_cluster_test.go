@@ -220,7 +220,7 @@ func TestClusterCommittedOffsetsSurviveRollingKills(t *testing.T) {
 	c.waitAgreed(90*time.Second, group.OffsetsTopic, "full ISRs", fullISRs(50, 3))
 	killAll(c, 1, 2, 3)
 	for _, n := range c.nodes {
-		c.launch(n, nil)
+		c.launch(n)
 	}
 	for _, n := range c.nodes {
 		c.waitReady(n)

@@ -1,84 +1,48 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tributary-io/tributary/platform/nodetest"
 )
 
-// binPath is the tributary binary TestMain builds once.
-var binPath string
+// bin is the tributary binary TestMain builds once (nodetest.PrebuiltEnv,
+// E2E_TRIBUTARY_BIN, names a prebuilt one instead: a tree whose CLI does not
+// build at the moment, or a faster edit loop).
+var bin *nodetest.Binary
 
 func TestMain(m *testing.M) {
-	// E2E_TRIBUTARY_BIN runs a prebuilt binary instead (a tree whose CLI does
-	// not build at the moment, or a faster edit loop).
-	if bin := os.Getenv("E2E_TRIBUTARY_BIN"); bin != "" {
-		binPath = bin
-		os.Exit(m.Run())
-	}
-	dir, err := os.MkdirTemp("", "tributary-cluster-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binPath = filepath.Join(dir, "tributary")
-	build := exec.Command("go", "build", "-o", binPath, "github.com/tributary-io/tributary/cmd/tributary")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build tributary:", err)
-		os.Exit(1)
-	}
+	bin = nodetest.MustBuild()
 	code := m.Run()
-	_ = os.RemoveAll(dir)
+	bin.Remove()
 	os.Exit(code)
 }
 
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// node is one cluster member: fixed ports and data dir; its process comes and goes.
+// node is one cluster member: fixed ports and data dir; its process comes and
+// goes (nodetest.Node, which logs each run's output when the test failed).
 type node struct {
-	id      int32
-	dir     string
-	kafka   string
-	http    string
-	raft    string
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	done    chan struct{}
-	out     *lockedBuffer
-	history []string // output of earlier runs, for failure reports
+	id    int32
+	dir   string
+	kafka string
+	http  string
+	raft  string
+	proc  *nodetest.Node
+	mu    sync.Mutex
+	// running is whether the test launched the process and has not killed
+	// or stopped it since.
+	running bool
 }
 
 // testCluster is three nodes started with the same peer list.
@@ -88,149 +52,82 @@ type testCluster struct {
 	peers string
 }
 
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var lns []net.Listener
-	var out []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return out
-}
-
-// startCluster starts three nodes and waits until every one is ready.
+// startCluster starts three nodes, each with the flags extra after the
+// cluster's own, and waits until every one is ready.
 func startCluster(t testing.TB, extra ...string) *testCluster {
 	t.Helper()
-	ports := freePorts(t, 9)
+	addrs := nodetest.FreeAddrs(t, 9)
 	c := &testCluster{t: t}
 	var peers []string
 	for i := range 3 {
-		n := &node{id: int32(i + 1), dir: t.TempDir(),
-			kafka: fmt.Sprintf("127.0.0.1:%d", ports[3*i]), http: fmt.Sprintf("127.0.0.1:%d", ports[3*i+1]),
-			raft: fmt.Sprintf("127.0.0.1:%d", ports[3*i+2])}
+		n := &node{id: int32(i + 1), kafka: addrs[3*i], http: addrs[3*i+1], raft: addrs[3*i+2]}
 		c.nodes = append(c.nodes, n)
 		peers = append(peers, fmt.Sprintf("%d@%s", n.id, n.raft))
 	}
 	c.peers = strings.Join(peers, ",")
 	for _, n := range c.nodes {
-		c.launch(n, extra)
+		c.prepare(n, extra)
+		c.launch(n)
 	}
 	for _, n := range c.nodes {
 		c.waitReady(n)
 	}
-	t.Cleanup(func() {
-		for _, n := range c.nodes {
-			c.kill(n)
-		}
-		if t.Failed() {
-			for _, n := range c.nodes {
-				n.mu.Lock()
-				out := strings.Join(n.history, "\n--- restart ---\n")
-				n.mu.Unlock()
-				t.Logf("node %d log (tail):\n%s", n.id, tail(out, 40))
-			}
-		}
-	})
 	return c
 }
 
-// clusterFlags are the settings every node gets: short timeouts so failover is
-// quick on loopback, and a cluster id shared by all.
+// args are the flags every node gets besides nodetest's own (data dir,
+// listener, HTTP address): short timeouts so failover is quick on loopback,
+// the peer list, and the server's initial rebalance delay (3s, which
+// nodetest would set to 0) that the group scenarios were written against.
 func (c *testCluster) args(n *node, extra []string) []string {
-	return append([]string{"serve", "--node-id", fmt.Sprint(n.id), "--data-dir", n.dir,
-		"--listeners", n.kafka, "--http-addr", n.http, "--shutdown-timeout", "20s",
+	return append([]string{"--node-id", fmt.Sprint(n.id), "--shutdown-timeout", "20s",
+		"--groups-initial-rebalance-delay", "3s",
 		"--cluster-raft-addr", n.raft, "--cluster-peers", c.peers,
 		"--cluster-session-timeout", "2s", "--cluster-heartbeat-interval", "250ms",
 		"--cluster-replica-lag-max", "5s", "--log-level", "info"}, extra...)
 }
 
-func (c *testCluster) launch(n *node, extra []string) {
+// prepare gives n its process settings and data dir; launch runs it.
+func (c *testCluster) prepare(n *node, extra []string) {
 	c.t.Helper()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.out = &lockedBuffer{}
-	n.done = make(chan struct{})
-	n.cmd = exec.Command(binPath, c.args(n, extra)...)
-	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-	if err := n.cmd.Start(); err != nil {
-		c.t.Fatalf("start node %d: %v", n.id, err)
-	}
-	done, cmd := n.done, n.cmd
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
+	n.proc = bin.NewNode(c.t, nodetest.Name(fmt.Sprintf("node %d", n.id)), nodetest.Ports(n.kafka, n.http),
+		nodetest.Flags(c.args(n, extra)...))
+	n.dir = n.proc.DataDir()
 }
 
+// launch starts n's process without waiting for it to be ready.
+func (c *testCluster) launch(n *node) {
+	c.t.Helper()
+	n.proc.Launch()
+	n.mu.Lock()
+	n.running = true
+	n.mu.Unlock()
+}
+
+// waitReady waits until n answers /readyz and its Kafka port accepts
+// connections; the test fails if it exits first or takes over a minute.
 func (c *testCluster) waitReady(n *node) {
 	c.t.Helper()
-	client := http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		n.mu.Lock()
-		done := n.done
-		n.mu.Unlock()
-		select {
-		case <-done:
-			c.t.Fatalf("node %d exited early:\n%s", n.id, tail(n.out.String(), 30))
-		default:
-		}
-		resp, err := client.Get("http://" + n.http + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	c.t.Fatalf("node %d not ready in 60s:\n%s", n.id, tail(n.out.String(), 30))
+	n.proc.WaitReady()
 }
 
 // kill SIGKILLs a node's process (if running) and waits for it to exit.
 func (c *testCluster) kill(n *node) {
+	n.proc.Kill()
 	n.mu.Lock()
-	cmd, done := n.cmd, n.done
-	n.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	select {
-	case <-done:
-	default:
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		<-done
-	}
-	n.mu.Lock()
-	if n.cmd == cmd {
-		n.history = append(n.history, n.out.String())
-		n.cmd = nil
-	}
+	n.running = false
 	n.mu.Unlock()
 }
 
-// stop sends SIGTERM (controlled shutdown) and waits up to limit.
+// stop sends SIGTERM (controlled shutdown) and waits up to limit; a node
+// still running then fails the test and is killed.
 func (c *testCluster) stop(n *node, limit time.Duration) {
 	c.t.Helper()
-	n.mu.Lock()
-	cmd, done := n.cmd, n.done
-	n.mu.Unlock()
-	if cmd == nil {
+	if !c.isLive(n.id) {
 		return
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(limit):
-		c.t.Errorf("node %d did not stop within %s after SIGTERM", n.id, limit)
+	if _, err := n.proc.Stop(limit); err != nil {
+		c.t.Errorf("node %d: %v", n.id, err)
 	}
 	c.kill(n)
 }
@@ -240,19 +137,15 @@ func (c *testCluster) stopAll(limit time.Duration) {
 	c.t.Helper()
 	var wg sync.WaitGroup
 	for _, n := range c.nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.stop(n, limit)
-		}()
+		wg.Go(func() { c.stop(n, limit) })
 	}
 	wg.Wait()
 }
 
 // restart launches a stopped node again and waits until it is ready.
-func (c *testCluster) restart(n *node, extra ...string) {
+func (c *testCluster) restart(n *node) {
 	c.t.Helper()
-	c.launch(n, extra)
+	c.launch(n)
 	c.waitReady(n)
 }
 
@@ -318,7 +211,7 @@ func (c *testCluster) liveNodes() []*node {
 	var out []*node
 	for _, n := range c.nodes {
 		n.mu.Lock()
-		if n.cmd != nil {
+		if n.running {
 			out = append(out, n)
 		}
 		n.mu.Unlock()
@@ -459,12 +352,4 @@ func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

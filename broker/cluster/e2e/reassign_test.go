@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/tributary-io/tributary/platform/nodetest"
 )
 
 // addNode starts a fourth node with the cluster's peer list (so it joins
@@ -21,18 +22,15 @@ import (
 // waits until it is ready.
 func (c *testCluster) addNode(id int32) *node {
 	c.t.Helper()
-	ports := freePorts(c.t, 3)
-	n := &node{id: id, dir: c.t.TempDir(),
-		kafka: fmt.Sprintf("127.0.0.1:%d", ports[0]), http: fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		raft: fmt.Sprintf("127.0.0.1:%d", ports[2])}
+	addrs := nodetest.FreeAddrs(c.t, 3)
+	n := &node{id: id, kafka: addrs[0], http: addrs[1], raft: addrs[2]}
 	c.nodes = append(c.nodes, n)
-	c.launch(n, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, binPath, "cluster", "add-node", "--raft-addr", c.nodes[0].raft,
-		"--id", fmt.Sprint(id), "--node-raft-addr", n.raft).CombinedOutput()
-	if err != nil {
-		c.t.Fatalf("cluster add-node %d: %v\n%s", id, err, out)
+	c.prepare(n, nil)
+	c.launch(n)
+	r := bin.Run(c.t, nil, "cluster", "add-node", "--raft-addr", c.nodes[0].raft,
+		"--id", fmt.Sprint(id), "--node-raft-addr", n.raft)
+	if r.Code != 0 {
+		c.t.Fatalf("cluster add-node %d: exit code %d\n%s%s", id, r.Code, r.Stdout, r.Stderr)
 	}
 	c.waitReady(n)
 	return n

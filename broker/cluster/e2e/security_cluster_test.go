@@ -12,25 +12,26 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/tributary-io/tributary/platform/nodetest"
 )
 
 // A secured cluster: every node's only listener needs TLS (SASL_SSL, or SSL
 // with required client certificates), the authorizer is on, and the brokers
 // replicate and write transaction markers to each other over that listener
 // as an authenticated super user. The harness in harness_test.go starts
-// plaintext nodes; this file starts its own, with a config file per node.
+// plaintext nodes; this file starts its own through nodetest, with a config
+// file per node.
 
 // clusterPKI is a CA and the certificates of the test, as PEM files.
 type clusterPKI struct {
@@ -124,31 +125,29 @@ type secureSpec struct {
 type secureNode struct {
 	id                int32
 	kafka, http, raft string
-	cmd               *exec.Cmd
-	done              chan struct{}
-	out               *lockedBuffer
+	proc              *nodetest.Node
 }
 
+// secureStopLimit bounds each node's controlled shutdown at the end of a test.
+const secureStopLimit = 25 * time.Second
+
 // startSecureCluster starts three nodes configured by spec (each node's
-// certificate is node-N, CN=node-N) and waits until all are ready.
+// certificate is node-N, CN=node-N) and waits until all are ready. When the
+// test ends they are stopped together with SIGTERM, and one that does not
+// exit within secureStopLimit fails the test.
 func startSecureCluster(t *testing.T, pki *clusterPKI, spec secureSpec) []*secureNode {
 	t.Helper()
-	ports := freePorts(t, 9)
+	addrs := nodetest.FreeAddrs(t, 9)
 	var nodes []*secureNode
 	var peers []string
 	for i := range 3 {
-		n := &secureNode{id: int32(i + 1), kafka: fmt.Sprintf("127.0.0.1:%d", ports[3*i]),
-			http: fmt.Sprintf("127.0.0.1:%d", ports[3*i+1]), raft: fmt.Sprintf("127.0.0.1:%d", ports[3*i+2])}
+		n := &secureNode{id: int32(i + 1), kafka: addrs[3*i], http: addrs[3*i+1], raft: addrs[3*i+2]}
 		nodes = append(nodes, n)
 		peers = append(peers, fmt.Sprintf("%d@%s", n.id, n.raft))
 	}
 	for _, n := range nodes {
 		cert, key := pki.issue(t, fmt.Sprintf("node-%d", n.id))
-		dir := t.TempDir()
 		conf := fmt.Sprintf(`node_id: %d
-data_dir: %s
-listeners: ["%s://%s"]
-http_addr: %s
 log_level: info
 worker:
   disabled: true
@@ -159,65 +158,32 @@ security:
   tls_cert_file: %s
   tls_key_file: %s
   tls_ca_file: %s
-%s`, n.id, filepath.Join(dir, "data"), spec.protocol, n.kafka, n.http, n.raft, strings.Join(peers, ", "),
-			cert, key, pki.caFile, spec.security)
-		confFile := filepath.Join(dir, "tributary.yaml")
-		if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		n.out = &lockedBuffer{}
-		n.done = make(chan struct{})
-		n.cmd = exec.Command(binPath, "serve", "--config", confFile, "--shutdown-timeout", "20s",
-			"--cluster-session-timeout", "2s", "--cluster-heartbeat-interval", "250ms", "--cluster-replica-lag-max", "5s")
-		n.cmd.Env = append(os.Environ(), spec.env...)
-		n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-		if err := n.cmd.Start(); err != nil {
-			t.Fatalf("start node %d: %v", n.id, err)
-		}
-		go func(cmd *exec.Cmd, done chan struct{}) {
-			_ = cmd.Wait()
-			close(done)
-		}(n.cmd, n.done)
+%s`, n.id, n.raft, strings.Join(peers, ", "), cert, key, pki.caFile, spec.security)
+		// nodetest gives the listener as a plaintext address; the flag after
+		// it wins and names the protocol.
+		n.proc = bin.NewNode(t, nodetest.Name(fmt.Sprintf("secure node %d", n.id)), nodetest.Ports(n.kafka, n.http),
+			nodetest.Config(conf), nodetest.EnvVars(spec.env...),
+			nodetest.Flags("--listeners", spec.protocol+"://"+n.kafka, "--shutdown-timeout", "20s",
+				"--cluster-session-timeout", "2s", "--cluster-heartbeat-interval", "250ms", "--cluster-replica-lag-max", "5s"))
+		n.proc.Launch()
 	}
+	// Registered after the launches, so it runs before nodetest's own
+	// cleanups (which log each node's output when the test failed).
 	t.Cleanup(func() {
+		var wg sync.WaitGroup
 		for _, n := range nodes {
-			_ = n.cmd.Process.Signal(syscall.SIGTERM)
+			wg.Go(func() {
+				if _, err := n.proc.Stop(secureStopLimit); err != nil {
+					t.Errorf("node %d: %v", n.id, err)
+				}
+			})
 		}
-		for _, n := range nodes {
-			select {
-			case <-n.done:
-			case <-time.After(25 * time.Second):
-				t.Errorf("node %d did not stop within 25s of SIGTERM", n.id)
-				_ = n.cmd.Process.Kill()
-				<-n.done
-			}
-			if t.Failed() {
-				t.Logf("node %d log (tail):\n%s", n.id, tail(n.out.String(), 40))
-			}
-		}
+		wg.Wait()
 	})
 	for _, n := range nodes {
-		waitSecureReady(t, n)
+		n.proc.WaitReady()
 	}
 	return nodes
-}
-
-func waitSecureReady(t *testing.T, n *secureNode) {
-	t.Helper()
-	client := http.Client{Timeout: time.Second}
-	waitFor(t, 60*time.Second, fmt.Sprintf("node %d ready", n.id), func() bool {
-		select {
-		case <-n.done:
-			t.Fatalf("node %d exited early:\n%s", n.id, tail(n.out.String(), 30))
-		default:
-		}
-		resp, err := client.Get("http://" + n.http + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
 }
 
 // secureClient is a franz-go client of every node over TLS, with opts
