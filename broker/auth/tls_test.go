@@ -1,52 +1,16 @@
 package auth
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-)
 
-// writeSelfSigned writes a self-signed certificate for 127.0.0.1 named cn.
-func writeSelfSigned(t *testing.T, certFile, keyFile, cn string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
+	"github.com/tributary-io/tributary/broker/auth/authtest"
+)
 
 // servedCN handshakes with a server using cfg and returns the certificate's CN.
 func servedCN(t *testing.T, cfg *tls.Config) string {
@@ -78,7 +42,7 @@ func servedCN(t *testing.T, cfg *tls.Config) string {
 func TestCertReload(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
-	writeSelfSigned(t, cert, key, "first")
+	authtest.WriteSelfSigned(t, cert, key, "first")
 	now := time.Unix(1000, 0)
 	r, err := NewCertReloader(TLSFiles{CertFile: cert, KeyFile: key}, func() time.Time { return now })
 	if err != nil {
@@ -88,7 +52,7 @@ func TestCertReload(t *testing.T) {
 	if got := servedCN(t, cfg); got != "first" {
 		t.Fatalf("served %q", got)
 	}
-	writeSelfSigned(t, cert, key, "second")
+	authtest.WriteSelfSigned(t, cert, key, "second")
 	later := time.Now().Add(time.Minute)
 	if err := os.Chtimes(cert, later, later); err != nil {
 		t.Fatal(err)

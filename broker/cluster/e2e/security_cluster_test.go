@@ -2,18 +2,8 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
+	"github.com/tributary-io/tributary/broker/auth/authtest"
 	"github.com/tributary-io/tributary/platform/nodetest"
 )
 
@@ -33,73 +24,24 @@ import (
 // plaintext nodes; this file starts its own through nodetest, with a config
 // file per node.
 
-// clusterPKI is a CA and the certificates of the test, as PEM files.
+// clusterPKI is a CA and the certificates of the test, as PEM files written
+// by authtest.
 type clusterPKI struct {
-	dir    string
-	ca     *x509.Certificate
-	caKey  *ecdsa.PrivateKey
+	*authtest.PKI
 	caFile string
-	pool   *x509.CertPool
-	serial int64
 }
 
 func newClusterPKI(t *testing.T) *clusterPKI {
 	t.Helper()
-	p := &clusterPKI{dir: t.TempDir(), serial: 1}
-	p.caKey = ecKey(t)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "secure cluster test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(2 * time.Hour), IsCA: true,
-		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &p.caKey.PublicKey, p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.ca, err = x509.ParseCertificate(der); err != nil {
-		t.Fatal(err)
-	}
-	p.caFile = p.pem(t, "ca.pem", "CERTIFICATE", der)
-	p.pool = x509.NewCertPool()
-	p.pool.AddCert(p.ca)
-	return p
-}
-
-func ecKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func (p *clusterPKI) pem(t *testing.T, name, typ string, der []byte) string {
-	t.Helper()
-	path := filepath.Join(p.dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	p := authtest.NewPKI(t)
+	return &clusterPKI{PKI: p, caFile: p.CAFile()}
 }
 
 // issue signs a certificate for cn, usable as a server (127.0.0.1) and a
 // client, and returns its cert and key files.
 func (p *clusterPKI) issue(t *testing.T, cn string) (string, string) {
 	t.Helper()
-	p.serial++
-	key := ecKey(t)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(p.serial), Subject: pkix.Name{CommonName: cn, Organization: []string{"tributary"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(2 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.pem(t, cn+".pem", "CERTIFICATE", der), p.pem(t, cn+"-key.pem", "EC PRIVATE KEY", kder)
+	return p.Issue(t, cn, authtest.CertOptions{Usage: authtest.ServerAndClient})
 }
 
 // Users of the secured clusters.
@@ -207,20 +149,16 @@ func scramSHA512(user, pass string) kgo.Opt {
 	return kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism())
 }
 
-// clientCert is a TLS config trusting the test CA that presents cn's
-// certificate (for SSL listeners with required client certificates).
+// clientTLS is a TLS config trusting the test CA that presents cn's
+// certificate (for SSL listeners with required client certificates), or none
+// when cn is empty.
 func (p *clusterPKI) clientTLS(t *testing.T, cn string) *tls.Config {
 	t.Helper()
-	cfg := &tls.Config{RootCAs: p.pool, MinVersion: tls.VersionTLS12}
+	var certFile, keyFile string
 	if cn != "" {
-		certFile, keyFile := p.issue(t, cn)
-		c, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Certificates = []tls.Certificate{c}
+		certFile, keyFile = p.issue(t, cn)
 	}
-	return cfg
+	return p.ClientTLS(t, certFile, keyFile)
 }
 
 func secCtx(t *testing.T, d time.Duration) context.Context {
