@@ -29,6 +29,9 @@ var layeringRules = []struct {
 	// must stay that way, and only tests may import it.
 	{from: "platform/nodetest", forbidden: []string{""}, allowed: []string{"platform/nodetest"}},
 	{from: "", forbidden: []string{"platform/nodetest"}},
+	// authtest makes test certificates for tests of every layer; the same rules.
+	{from: "broker/auth/authtest", forbidden: []string{""}, allowed: []string{"broker/auth/authtest"}},
+	{from: "", forbidden: []string{"broker/auth/authtest"}},
 }
 
 // under reports whether rel (a path inside the module) is the folder p or below it.
