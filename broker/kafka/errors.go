@@ -26,6 +26,7 @@ var errorCodes = []struct {
 	{txn.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
 	{txn.ErrUnknownProducerID, kerr.UnknownProducerID},
 	{txn.ErrProducerFenced, kerr.ProducerFenced},
+	{txn.ErrTransactionCoordinatorFenced, kerr.TransactionCoordinatorFenced},
 	{txn.ErrInvalidProducerIDMapping, kerr.InvalidProducerIDMapping},
 	{txn.ErrInvalidTxnState, kerr.InvalidTxnState},
 	{txn.ErrConcurrentTransactions, kerr.ConcurrentTransactions},

@@ -36,6 +36,9 @@ var (
 	ErrCoordinatorNotAvailable = errors.New("txn: coordinator not available") // COORDINATOR_NOT_AVAILABLE
 	// ErrLoadInProgress: the coordinator is still loading __transaction_state.
 	ErrLoadInProgress = errors.New("txn: coordinator load in progress") // COORDINATOR_LOAD_IN_PROGRESS
+	// ErrTransactionCoordinatorFenced: a marker from a coordinator epoch older than
+	// one the partition has already seen for the producer.
+	ErrTransactionCoordinatorFenced = errors.New("txn: marker from an older transaction coordinator") // TRANSACTION_COORDINATOR_FENCED
 	// ErrControlBatchFromClient: clients may not write control batches (markers).
 	ErrControlBatchFromClient = errors.New("txn: a client produce request cannot contain control batches") // INVALID_RECORD
 	// ErrBadSnapshot: a producer snapshot file that does not decode.

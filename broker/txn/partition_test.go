@@ -475,3 +475,32 @@ func TestReloadAfterTruncation(t *testing.T) {
 		t.Fatalf("append after reload at %d, want 2", info.BaseOffset)
 	}
 }
+
+// TestMarkerFromOlderCoordinatorIsFenced: once a coordinator of epoch 3 has
+// written a producer's marker here, a marker of epoch 2 (a coordinator that lost
+// its partition, still retrying) is refused, while the same epoch or a newer one
+// is accepted.
+func TestMarkerFromOlderCoordinatorIsFenced(t *testing.T) {
+	p := openPartition(t, t.TempDir(), newFakeClock(), StateConfig{})
+	marker := func(coordEpoch int32, commit bool) []byte {
+		b, err := MarkerBatch(Marker{ProducerID: 7, ProducerEpoch: 0, Commit: commit, CoordinatorEpoch: coordEpoch}, time.UnixMilli(1_600_000_000_000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	p.mustAppend(dataBatch(t, batchSpec{pid: 7, epoch: 0, seq: 0, n: 2, txn: true}), true)
+	p.mustAppend(marker(3, true), false)
+	p.mustAppend(dataBatch(t, batchSpec{pid: 7, epoch: 0, seq: 2, n: 1, txn: true}), true)
+	if _, err := p.append(marker(2, false), false); !errors.Is(err, ErrTransactionCoordinatorFenced) {
+		t.Fatalf("marker from coordinator epoch 2 after 3: %v, want ErrTransactionCoordinatorFenced", err)
+	}
+	if off, ok := p.state.FirstUnstableOffset(); !ok || off != 3 {
+		t.Fatalf("the fenced abort changed the open transaction: first unstable offset %d %v, want 3", off, ok)
+	}
+	p.mustAppend(marker(3, true), false) // the same coordinator retrying
+	p.mustAppend(marker(4, false), false)
+	if got, _ := p.state.Producer(7); got.CoordinatorEpoch != 4 {
+		t.Fatalf("coordinator epoch %d after a marker of epoch 4", got.CoordinatorEpoch)
+	}
+}

@@ -167,6 +167,13 @@ func validate(p *Producer, b batchInfo, fromClient bool) (*BatchMeta, error) {
 		if h.ProducerEpoch < epoch {
 			return nil, fmt.Errorf("marker of producer %d has epoch %d, current is %d: %w", h.ProducerID, h.ProducerEpoch, epoch, ErrProducerFenced)
 		}
+		// A coordinator that lost its partition of __transaction_state may still
+		// retry markers; once a newer coordinator has written one here, the old
+		// one's are refused so they cannot end a transaction it no longer owns.
+		if p != nil && b.coordinatorEpoch < p.CoordinatorEpoch {
+			return nil, fmt.Errorf("marker of producer %d from coordinator epoch %d, this partition has seen %d: %w",
+				h.ProducerID, b.coordinatorEpoch, p.CoordinatorEpoch, ErrTransactionCoordinatorFenced)
+		}
 		return nil, nil
 	}
 	if h.ProducerEpoch < epoch {
