@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,56 +96,9 @@ func BenchmarkBrokerLag(b *testing.B) {
 			break
 		}
 	}
-	n := max(b.N, 200)
-	sent := make([]atomic.Int64, n)
-	var wg sync.WaitGroup
-	writeErr := make(chan error, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer func() { cancel(); wg.Wait() }()
-	b.ResetTimer()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for i := 0; i < n; i++ {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			sent[i].Store(time.Now().UnixNano())
-			if _, err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO lag VALUES (%d, 'x')", i)).ReadAll(); err != nil {
-				writeErr <- err
-				return
-			}
-		}
-	}()
-	lags := make([]time.Duration, 0, n)
-	deadline := time.Now().Add(5 * time.Minute)
-	for len(lags) < n {
-		select {
-		case err := <-writeErr:
-			b.Fatal(err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d rows arrived", len(lags), n)
-		}
-		pctx, pcancel := context.WithTimeout(context.Background(), time.Second)
-		fs := cl.PollFetches(pctx)
-		pcancel()
-		now := time.Now().UnixNano()
-		fs.EachRecord(func(r *kgo.Record) {
-			var ev struct{ After struct{ ID int } }
-			if r.Value == nil || json.Unmarshal(r.Value, &ev) != nil || ev.After.ID < 0 || ev.After.ID >= n {
-				return
-			}
-			lags = append(lags, time.Duration(now-sent[ev.After.ID].Load()))
-		})
-	}
-	b.StopTimer()
-	slices.Sort(lags)
-	b.ReportMetric(float64(lags[len(lags)/2].Microseconds())/1000, "ms-median")
-	b.ReportMetric(float64(lags[len(lags)*99/100].Microseconds())/1000, "ms-p99")
+	measureLag(b, conn, func(ctx context.Context) ([][]byte, error) {
+		var values [][]byte
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { values = append(values, r.Value) })
+		return values, nil
+	})
 }
