@@ -34,29 +34,7 @@ func Group(name string) string { return "connect-" + name }
 
 // Run runs the task until ctx is cancelled (nil) or it fails for good.
 func (t *SinkTask) Run(ctx context.Context) error {
-	cfg := &t.cfg
-	r := retrier{cfg: cfg}
-	for {
-		progressed, err := t.attempt(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if progressed {
-			r.reset()
-		}
-		if !retriable(err) {
-			cfg.state(StateFailed, err)
-			return err
-		}
-		cfg.state(StateRestarting, err)
-		if werr := r.wait(ctx, err); werr != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			cfg.state(StateFailed, werr)
-			return fmt.Errorf("sink task %s: %w", cfg.ID(), werr)
-		}
-	}
+	return runAttempts(ctx, &t.cfg, "sink", t.attempt)
 }
 
 func (t *SinkTask) attempt(ctx context.Context) (progressed bool, err error) {

@@ -35,29 +35,7 @@ func TransactionalID(taskID string) string { return "tributary-connector-" + tas
 // Failures are retried with backoff within the connector's retry timeout;
 // each attempt starts over from the last committed position.
 func (t *SourceTask) Run(ctx context.Context) error {
-	cfg := &t.cfg
-	r := retrier{cfg: cfg}
-	for {
-		progressed, err := t.attempt(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if progressed {
-			r.reset()
-		}
-		if !retriable(err) {
-			cfg.state(StateFailed, err)
-			return err
-		}
-		cfg.state(StateRestarting, err)
-		if werr := r.wait(ctx, err); werr != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			cfg.state(StateFailed, werr)
-			return fmt.Errorf("source task %s: %w", cfg.ID(), werr)
-		}
-	}
+	return runAttempts(ctx, &t.cfg, "source", t.attempt)
 }
 
 // attempt runs the task once: fence, read the position, open the plugin,

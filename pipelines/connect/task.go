@@ -106,6 +106,36 @@ func (c *TaskConfig) state(state string, err error) {
 // the key of its source position.
 func (c *TaskConfig) ID() string { return c.Connector.Name + "-" + strconv.Itoa(c.Task) }
 
+// runAttempts runs attempt until ctx is cancelled (nil) or it fails for good:
+// a non-retriable error, or retriable ones past the connector's retry timeout.
+// Each attempt starts over from the last committed position; one that made
+// progress (committed something) resets the retry budget. kind names the task
+// in errors.
+func runAttempts(ctx context.Context, cfg *TaskConfig, kind string, attempt func(context.Context) (bool, error)) error {
+	r := retrier{cfg: cfg}
+	for {
+		progressed, err := attempt(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if progressed {
+			r.reset()
+		}
+		if !retriable(err) {
+			cfg.state(StateFailed, err)
+			return err
+		}
+		cfg.state(StateRestarting, err)
+		if werr := r.wait(ctx, err); werr != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			cfg.state(StateFailed, werr)
+			return fmt.Errorf("%s task %s: %w", kind, cfg.ID(), werr)
+		}
+	}
+}
+
 // retrier waits with exponential backoff between attempts, until the
 // connector's retry timeout has passed since the first failure.
 type retrier struct {
