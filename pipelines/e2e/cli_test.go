@@ -10,51 +10,91 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// TestPipelineTestCommand: `tributary pipeline test` passes on the README
-// examples and fails, with a readable diff, when an expectation is wrong.
+// TestPipelineTestCommand: `tributary pipeline test` passes on every
+// README example (the test files of pipelines/examples: log aggregation,
+// CDC feed, stateful revenue) and fails, with a readable diff and exit 1,
+// when one expectation of any of them is wrong.
 func TestPipelineTestCommand(t *testing.T) {
-	stdout, stderr, code := runCLI(t, "pipeline", "test", "../examples/logs_test.yaml", "../examples/cdc_test.yaml")
-	if code != 0 || !strings.Contains(stdout, "3 passed, 0 failed") {
+	tests, err := filepath.Glob("../examples/*_test.yaml")
+	if err != nil || len(tests) != 3 {
+		t.Fatalf("example tests %v (%v): want the three README examples", tests, err)
+	}
+	stdout, stderr, code := runCLI(t, append([]string{"pipeline", "test"}, tests...)...)
+	if code != 0 || !strings.Contains(stdout, "4 passed, 0 failed") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
+	for _, f := range []string{"slow-and-failed / errors and slow", "slow-and-failed / a line that is not JSON", "orders-feed / inserts and updates", "revenue-by-country / paid orders summed"} {
+		if !strings.Contains(stdout, "PASS  "+f) {
+			t.Errorf("stdout lacks PASS  %s:\n%s", f, stdout)
+		}
+	}
 
-	dir := t.TempDir()
-	logs, err := os.ReadFile("../examples/logs.yaml")
-	if err != nil {
-		t.Fatal(err)
+	// One expectation made wrong in each example: the case fails with a
+	// diff of the topic (+ got, - want, unchanged lines indented).
+	cases := []struct {
+		test, old, new string
+		want           []string
+	}{
+		{"logs_test.yaml", "msg: db down", "msg: db is down", []string{
+			"FAIL  slow-and-failed / errors and slow requests are kept, routed and trimmed",
+			"    topic log-errors:\n",
+			`      + key="api" value={"latency_ms":3,"level":"error","msg":"db down","service":"api"}`,
+			`      - key="api" value={"latency_ms":3,"level":"error","msg":"db is down","service":"api"}`,
+			"PASS  slow-and-failed / a line that is not JSON goes to the dead-letter topic",
+			"1 passed, 1 failed",
+		}},
+		{"cdc_test.yaml", "status: paid, total", "status: shipped, total", []string{
+			"FAIL  orders-feed / inserts and updates of orders pass, reshaped",
+			"    topic orders-changes:\n",
+			`      + key="7" value={"changed_at":1700000000000,"id":7,"status":"paid","total":12.5} headers={op:"u"}`,
+			`      - key="7" value={"changed_at":1700000000000,"id":7,"status":"shipped","total":12.5} headers={op:"u"}`,
+			"0 passed, 1 failed",
+		}},
+		{"revenue_test.yaml", "revenue: 40", "revenue: 41", []string{
+			"FAIL  revenue-by-country / paid orders summed per customer country and hour, each hour once",
+			"    topic revenue-by-country:\n",
+			`      + key="fr" value={"country":"fr","hour":0,"revenue":40}`,
+			`      - key="fr" value={"country":"fr","hour":0,"revenue":41}`,
+			`        key="jp" value={"country":"jp","hour":0,"revenue":12.5}`,
+			"0 passed, 1 failed",
+		}},
 	}
-	test, err := os.ReadFile("../examples/logs_test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrong := strings.Replace(string(test), "msg: db down", "msg: db is down", 1)
-	if wrong == string(test) {
-		t.Fatal("the example test changed: fix this test's replacement")
-	}
-	for name, content := range map[string]string{"logs.yaml": string(logs), "logs_test.yaml": wrong} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	stdout, stderr, code = runCLI(t, "pipeline", "test", filepath.Join(dir, "logs_test.yaml"))
-	wantOut := []string{
-		"FAIL  slow-and-failed / errors and slow requests are kept, routed and trimmed",
-		"    topic log-errors:\n",
-		`      + key="api" value={"latency_ms":3,"level":"error","msg":"db down","service":"api"}`,
-		`      - key="api" value={"latency_ms":3,"level":"error","msg":"db is down","service":"api"}`,
-		"PASS  slow-and-failed / a line that is not JSON goes to the dead-letter topic",
-		"1 passed, 1 failed",
-	}
-	for _, w := range wantOut {
-		if !strings.Contains(stdout, w) {
-			t.Errorf("stdout lacks %q", w)
-		}
-	}
-	if code != 1 || !strings.Contains(stderr, "tributary pipeline: 1 test case(s) failed") {
-		t.Errorf("exit %d, stderr %q", code, stderr)
-	}
-	if t.Failed() {
-		t.Logf("stdout:\n%s", stdout)
+	for _, tc := range cases {
+		t.Run(tc.test, func(t *testing.T) {
+			dir := t.TempDir()
+			entries, err := os.ReadDir("../examples")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				data, err := os.ReadFile(filepath.Join("../examples", e.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.Name() == tc.test {
+					wrong := strings.Replace(string(data), tc.old, tc.new, 1)
+					if wrong == string(data) {
+						t.Fatalf("%s no longer contains %q: fix this test's replacement", tc.test, tc.old)
+					}
+					data = []byte(wrong)
+				}
+				if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stdout, stderr, code := runCLI(t, "pipeline", "test", filepath.Join(dir, tc.test))
+			for _, w := range tc.want {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout lacks %q", w)
+				}
+			}
+			if code != 1 || !strings.Contains(stderr, "tributary pipeline: 1 test case(s) failed") {
+				t.Errorf("exit %d, stderr %q", code, stderr)
+			}
+			if t.Failed() {
+				t.Logf("stdout:\n%s", stdout)
+			}
+		})
 	}
 }
 

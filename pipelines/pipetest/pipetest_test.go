@@ -10,7 +10,11 @@ import (
 )
 
 func TestExamplesPass(t *testing.T) {
-	for _, f := range []string{"../examples/logs_test.yaml", "../examples/cdc_test.yaml"} {
+	files, err := filepath.Glob("../examples/*_test.yaml")
+	if err != nil || len(files) != 3 {
+		t.Fatalf("example tests %v (%v): want logs, cdc and revenue", files, err)
+	}
+	for _, f := range files {
 		var out bytes.Buffer
 		res, err := Run(context.Background(), f, &out)
 		if err != nil || res.Failed != 0 || res.Passed == 0 {
