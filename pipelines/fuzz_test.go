@@ -7,14 +7,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-io/tributary/pipelines/runner"
+	"github.com/tributary-io/tributary/pipelines/spec/spectest"
 )
 
 // FuzzLoad feeds arbitrary manifests through validation and compilation,
 // and, when they are valid, a few records through every pipeline: nothing
 // may panic, and an invalid input must come with problems.
 func FuzzLoad(f *testing.F) {
-	for _, tc := range invalidManifests {
-		f.Add([]byte(tc.src))
+	for _, tc := range spectest.Invalid() {
+		f.Add([]byte(tc.Src))
 	}
 	f.Add([]byte(header + "  input: {topics: [a]}\n  processors:\n    - parse: logfmt\n    - set: {value.x: 'len(value)'}\n    - dedupe: {key: value.x, window: 1s}\n    - sample: {rate: 0.5}\n    - delete: [value.a]\n    - route: 'value.x > 0 ? \"b\" : nil'\n  outputs: [{topic: b}]\n  onError: drop\n"))
 	f.Add([]byte(header + "  input: {topics: [a]}\n  processors:\n    - map: {key: 'string(offset)', headers: {h: topic}}\n    - parse: {format: regexp, pattern: '(?P<w>\\w+)'}\n  outputs: [{topic: b}]\n  onError: {dead-letter: d}\n"))
