@@ -89,6 +89,9 @@ func (n *Node) validatePluginConfig(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if cfg == nil { // a body of null
+		cfg = map[string]string{}
+	}
 	cfg[connect.KeyPlugin] = r.PathValue("plugin")
 	name := cfg["name"]
 	delete(cfg, "name")

@@ -16,12 +16,14 @@ func runConnector(ctx context.Context, c *cli, args []string) error {
 	return dispatch(ctx, c, "connector", args, []action{
 		{"list", "list connectors with their state", connectorList},
 		{"create", "create a connector: create NAME key=value...", connectorCreate},
+		{"update", "replace a connector's config: update NAME key=value...", connectorUpdate},
 		{"describe", "show a connector's config and task states", connectorDescribe},
 		{"delete", "delete a connector (its tasks stop)", apiSimple("DELETE", "/connectors/%s", "deleted")},
 		{"pause", "pause a connector's tasks", apiSimple("PUT", "/connectors/%s/pause", "paused")},
 		{"resume", "resume a paused connector", apiSimple("PUT", "/connectors/%s/resume", "resumed")},
 		{"restart", "restart a connector's tasks (--task N for one)", connectorRestart},
 		{"plugins", "list the plugins the workers can run", connectorPlugins},
+		{"spec", "show a plugin's config fields: spec PLUGIN", connectorSpec},
 		{"validate", "validate a config: validate PLUGIN key=value...", connectorValidate},
 	})
 }
@@ -138,6 +140,34 @@ func connectorCreate(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
+// connectorUpdate replaces a connector's whole configuration, as Kafka
+// Connect's PUT /connectors/NAME/config does: keys left out are removed.
+func connectorUpdate(ctx context.Context, c *cli, args []string) error {
+	f, rest, err := parseAPIFlags(c, "connector update NAME key=value...", args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) < 2 {
+		return usageErrorf("give a name and the whole new config as key=value")
+	}
+	cfg, err := keyValues(rest[1:])
+	if err != nil {
+		return err
+	}
+	var info struct {
+		Changed *bool `json:"changed"`
+	}
+	if _, err := f.client().do(ctx, "PUT", "/connectors/"+url.PathEscape(rest[0])+"/config", cfg, &info); err != nil {
+		return withProblems(c, err)
+	}
+	if info.Changed != nil && !*info.Changed {
+		fmt.Fprintf(c.stdout, "connector %s unchanged\n", rest[0])
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "connector %s updated\n", rest[0])
+	return nil
+}
+
 // withProblems prints every problem of an invalid configuration.
 func withProblems(c *cli, err error) error {
 	ae, ok := err.(*apiError)
@@ -242,6 +272,43 @@ func connectorPlugins(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintln(tw, "PLUGIN\tVERSION\tKINDS\tDESCRIPTION")
 	for _, p := range ps {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Class, p.Version, strings.Join(p.Kinds, ","), p.Description)
+	}
+	return tw.Flush()
+}
+
+// connectorSpec prints a plugin's config spec, as the plugin declared it
+// (the same spec validates connector configs).
+func connectorSpec(ctx context.Context, c *cli, args []string) error {
+	f, rest, err := parseAPIFlags(c, "connector spec PLUGIN", args, nil)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageErrorf("give one plugin")
+	}
+	var fields []struct {
+		Kind        string   `json:"kind"`
+		Name        string   `json:"name"`
+		Type        string   `json:"type"`
+		Required    bool     `json:"required"`
+		Default     string   `json:"default_value,omitempty"`
+		Enum        []string `json:"enum,omitempty"`
+		Description string   `json:"documentation"`
+	}
+	if _, err := f.client().do(ctx, "GET", "/connector-plugins/"+url.PathEscape(rest[0])+"/config", nil, &fields); err != nil {
+		return err
+	}
+	if f.output != outputTable {
+		return writeStructured(c.stdout, f.output, fields)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tFIELD\tTYPE\tREQUIRED\tDEFAULT\tDESCRIPTION")
+	for _, fd := range fields {
+		def := fd.Default
+		if len(fd.Enum) > 0 {
+			def += " (" + strings.Join(fd.Enum, "|") + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", fd.Kind, fd.Name, fd.Type, fd.Required, def, fd.Description)
 	}
 	return tw.Flush()
 }

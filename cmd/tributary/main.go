@@ -61,7 +61,7 @@ func commands() []command {
 		{"lint", "validate manifests offline (Topic, Connector, Pipeline)", runLint},
 		{"apply", "validate manifests, then create or update their topics, connectors and pipelines", runApply},
 		{"delete", "delete the connectors and pipelines manifests declare", runDelete},
-		{"connector", "list, create, describe, pause, resume, restart and delete connectors", runConnector},
+		{"connector", "list, create, update, describe, pause, resume, restart and delete connectors; plugins, their specs, validate", runConnector},
 		{"worker", "run a standalone connector and pipeline worker", runWorker},
 		{"log-level", "show or change a running node's log level", runLogLevel},
 		{"version", "print the version of this binary", runVersion},
