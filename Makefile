@@ -28,8 +28,13 @@ build:
 	  fi; \
 	done
 
+# `make run` serves one node with the embedded defaults (Kafka localhost:9092,
+# HTTP :8080) on DATA; TRIBUTARY_* environment variables override the defaults
+# (cmd/tributary's TestMakeRun runs it on free ports and a temporary DATA).
+DATA ?= ./data
+
 run: build
-	./$(BIN)/tributary serve --data-dir ./data
+	$(BIN)/tributary serve --data-dir $(DATA)
 
 # Three nodes on loopback: Kafka ports 9092/9094/9096 (raft 9093/9095/9097,
 # HTTP 8080-8082), data and logs in ./data/node-N, pid files beside them.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -218,6 +220,35 @@ func TestCLIProduceConsume(t *testing.T) {
 	}
 	if fresh := describeJSON(t, s, "fresh-topic"); len(fresh.Partitions) != 1 || fresh.Partitions[0].EndOffset != 2 {
 		t.Fatalf("auto-created topic: %+v", fresh)
+	}
+
+	// --file reads the lines from a file instead of stdin; a line without the
+	// separator gets a null key.
+	file := filepath.Join(t.TempDir(), "lines.txt")
+	if err := os.WriteFile(file, []byte("k1;one\nno key here\nk2;two;three\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.mustCLI(t, nil, "produce", "--topic", "from-file", "--file", file, "--key-separator", ";")
+	out = s.mustCLI(t, nil, "consume", "--topic", "from-file", "--from-beginning", "--max-messages", "3",
+		"--timeout", "15s", "--format", "json")
+	var fromFile []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var jr jsonRecord
+		if err := json.Unmarshal([]byte(l), &jr); err != nil {
+			t.Fatalf("consume json line %q: %v", l, err)
+		}
+		key := "<null>"
+		if jr.Key != nil {
+			key = *jr.Key
+		}
+		value := "<null>"
+		if jr.Value != nil {
+			value = *jr.Value
+		}
+		fromFile = append(fromFile, fmt.Sprintf("%d %s=%s", jr.Offset, key, value))
+	}
+	if want := []string{"0 k1=one", "1 <null>=no key here", "2 k2=two;three"}; !slices.Equal(fromFile, want) {
+		t.Fatalf("produce --file read back as %q, want %q", fromFile, want)
 	}
 
 	// describe shows the end offsets adding up to what was produced.
