@@ -18,15 +18,17 @@ import (
 
 // applyFlags are the flags of apply and delete.
 type applyFlags struct {
-	cf     *clientFlags
-	server *string
-	files  stringList
+	cf       *clientFlags
+	server   *string
+	files    stringList
+	progress *string
 }
 
 func parseApplyFlags(c *cli, name string, args []string) (*applyFlags, error) {
 	fs := newFlagSet(c, name, name+" -f FILE|DIR [-f ...] [--server URL] [--bootstrap ADDRS]")
 	f := &applyFlags{cf: addClientFlags(fs, c), server: addServerFlag(fs, c)}
 	fs.Var(&f.files, "f", "manifest `file or directory` (repeatable)")
+	f.progress = addProgressFlag(fs)
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return nil, err
@@ -34,6 +36,9 @@ func parseApplyFlags(c *cli, name string, args []string) (*applyFlags, error) {
 	f.files = append(f.files, rest...)
 	if len(f.files) == 0 {
 		return nil, usageErrorf("give manifests with -f FILE|DIR")
+	}
+	if err := checkProgress(*f.progress); err != nil {
+		return nil, err
 	}
 	return f, f.cf.check()
 }
@@ -52,15 +57,22 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// One step per object; the bar's line is erased before each result
+	// line and drawn again under it.
+	bar := newProgress(c, *f.progress, "apply", int64(len(b.Manifests)))
+	defer bar.Finish()
+	c = &cli{stdin: c.stdin, stdout: bar.Stdout(c.stdout), stderr: c.stderr, env: c.env, exit: c.exit}
 	var topics []*spec.Manifest
 	for _, m := range b.Manifests {
 		if m.Topic != nil {
 			topics = append(topics, m)
 		}
 	}
+	bar.Set(0, fmt.Sprintf("%d topics", len(topics)))
 	if err := applyTopics(ctx, c, f.cf, topics); err != nil {
 		return err
 	}
+	bar.Set(int64(len(topics)), "")
 	for _, m := range b.Manifests {
 		switch {
 		case m.Connector != nil:
@@ -74,6 +86,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 				return fmt.Errorf("connector %s (%s): %w", m.Name, m.Pos, err)
 			}
 			printChange(c, "connector", m.Name, code, info.Changed, configDiff(old, connectorConfig(m)))
+			bar.Step("connector/" + m.Name)
 		case m.Pipeline != nil:
 			text, err := documentText(m)
 			if err != nil {
@@ -91,6 +104,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 				return fmt.Errorf("pipeline %s (%s): %w", m.Name, m.Pos, err)
 			}
 			printChange(c, "pipeline", m.Name, code, info.Changed, lineDiff(old.Manifest, text))
+			bar.Step("pipeline/" + m.Name)
 		}
 	}
 	return nil
@@ -111,7 +125,11 @@ func runDelete(ctx context.Context, c *cli, args []string) error {
 		}
 		return fmt.Errorf("%d problems in the manifests; nothing was deleted", len(probs))
 	}
+	bar := newProgress(c, *f.progress, "delete", int64(len(b.Manifests)))
+	defer bar.Finish()
+	c = &cli{stdin: c.stdin, stdout: bar.Stdout(c.stdout), stderr: c.stderr, env: c.env, exit: c.exit}
 	for _, m := range b.Manifests {
+		bar.Step(m.Name)
 		kind := ""
 		switch {
 		case m.Pipeline != nil:

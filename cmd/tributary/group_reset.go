@@ -42,11 +42,15 @@ func groupResetOffsets(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&tgt.datetime, "to-datetime", "", "reset to the first offset at or after `time` (RFC 3339 or Unix ms)")
 	shift := fs.String("shift-by", "", "move the committed offset by `n` (negative goes back)")
 	dryRun := fs.Bool("dry-run", false, "print the new offsets without committing them")
+	progressMode := addProgressFlag(fs)
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if err := cf.check(); err != nil {
+		return err
+	}
+	if err := checkProgress(*progressMode); err != nil {
 		return err
 	}
 	if len(rest) != 1 {
@@ -87,6 +91,15 @@ func groupResetOffsets(ctx context.Context, c *cli, args []string) error {
 	rctx, cancel := cf.requestContext(ctx)
 	defer cancel()
 
+	// The steps: describe the group, fetch its offsets, find the
+	// partitions, list start and end offsets (and by time), commit.
+	steps := int64(6)
+	if tgt.datetime != "" {
+		steps++
+	}
+	bar := newProgress(c, *progressMode, "reset-offsets "+group, steps)
+	defer bar.Finish()
+	bar.Set(0, "describe group")
 	described, err := adm.DescribeGroups(rctx, group)
 	if err != nil {
 		return fmt.Errorf("describe group %q: %w", group, err)
@@ -97,15 +110,18 @@ func groupResetOffsets(ctx context.Context, c *cli, args []string) error {
 	} else if d.Err == nil && d.State != "Empty" && d.State != "Dead" {
 		return fmt.Errorf("group %q is %s: offsets can only be reset while it has no members; stop its consumers first", group, d.State)
 	}
+	bar.Step("fetch committed offsets")
 	committed, err := adm.FetchOffsets(rctx, group)
 	if err != nil {
 		return fmt.Errorf("fetch offsets of %q: %w", group, err)
 	}
+	bar.Step("find partitions")
 	parts, err := resetPartitions(rctx, adm, topics, *allTopics, committed)
 	if err != nil {
 		return err
 	}
 	names := sortedKeys(parts)
+	bar.Step(fmt.Sprintf("list start offsets of %d topics", len(names)))
 	starts, err := adm.ListStartOffsets(rctx, names...)
 	if err == nil {
 		err = starts.Error()
@@ -113,6 +129,7 @@ func groupResetOffsets(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("list start offsets: %w", err)
 	}
+	bar.Step("list end offsets")
 	ends, err := adm.ListEndOffsets(rctx, names...)
 	if err == nil {
 		err = ends.Error()
@@ -122,6 +139,7 @@ func groupResetOffsets(ctx context.Context, c *cli, args []string) error {
 	}
 	var byTime kadm.ListedOffsets
 	if tgt.datetime != "" {
+		bar.Step("list offsets by time")
 		if byTime, err = adm.ListOffsetsAfterMilli(rctx, ms, names...); err == nil {
 			err = byTime.Error()
 		}
@@ -160,6 +178,7 @@ func groupResetOffsets(ctx context.Context, c *cli, args []string) error {
 			commit.Add(kadm.Offset{Topic: topic, Partition: p, At: r.New, LeaderEpoch: -1})
 		}
 	}
+	bar.Step(fmt.Sprintf("commit %d partitions", len(out)))
 	if !*dryRun && len(out) > 0 {
 		resps, err := adm.CommitOffsets(rctx, group, commit)
 		if err == nil {
@@ -169,6 +188,8 @@ func groupResetOffsets(ctx context.Context, c *cli, args []string) error {
 			return fmt.Errorf("commit new offsets of %q: %w", group, err)
 		}
 	}
+	bar.Step("done")
+	bar.Finish()
 	if cf.structured() {
 		type result struct {
 			Group      string        `json:"group"`

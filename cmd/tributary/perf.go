@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/tributary-io/tributary/platform/perf"
@@ -41,21 +42,19 @@ func runPerf(ctx context.Context, c *cli, args []string) error {
 	if err := pf.check(mode); err != nil {
 		return err
 	}
-	var progress io.Writer
-	if pf.progress > 0 {
-		progress = c.stderr
-	}
+	bar := pf.newBar(c, mode)
 	var rep perf.Report
 	switch mode {
 	case "produce":
-		rep, err = perf.Produce(ctx, pf.produceConfig(cf, progress))
+		rep, err = perf.Produce(ctx, pf.produceConfig(cf, bar))
 	case "consume":
-		rep, err = perf.Consume(ctx, pf.consumeConfig(cf, progress))
+		rep, err = perf.Consume(ctx, pf.consumeConfig(cf, bar))
 	default:
 		rep, err = perf.EndToEnd(ctx, perf.EndToEndConfig{
-			Produce: pf.produceConfig(cf, progress), Consumers: pf.consumers, Warmup: pf.warmup,
+			Produce: pf.produceConfig(cf, bar), Consumers: pf.consumers, Warmup: pf.warmup,
 		})
 	}
+	bar.finish(rep)
 	if err != nil && rep.Mode == "" {
 		return err
 	}
@@ -92,6 +91,7 @@ type perfFlags struct {
 	duration, linger, warmup  time.Duration
 	idle                      time.Duration
 	progress                  time.Duration
+	progressMode              *string
 	rate                      float64
 	acks, compression         string
 	batchBytes, fetchMaxBytes int
@@ -105,7 +105,9 @@ func addPerfFlags(fs *flag.FlagSet, mode string) *perfFlags {
 	fs.StringVar(&f.topic, "topic", "perf", "`topic` to use")
 	fs.Int64Var(&f.records, "num-records", 0, "stop after this many records (0: see --duration)")
 	fs.DurationVar(&f.duration, "duration", 0, "stop after this long (0: see --num-records)")
-	fs.DurationVar(&f.progress, "progress", 5*time.Second, "print progress to stderr this often (0: never)")
+	f.progressMode = addProgressFlag(fs)
+	fs.DurationVar(&f.progress, "progress-interval", 5*time.Second,
+		"how often a progress line is printed when stderr is not a terminal (--progress always)")
 	switch mode {
 	case "consume":
 		fs.IntVar(&f.consumers, "consumers", 1, "consumer clients in parallel, partitions dealt round robin")
@@ -132,8 +134,11 @@ func (f *perfFlags) check(mode string) error {
 	if f.topic == "" {
 		return usageErrorf("--topic must not be empty")
 	}
-	if f.records < 0 || f.duration < 0 || f.progress < 0 {
-		return usageErrorf("--num-records, --duration and --progress must not be negative")
+	if f.records < 0 || f.duration < 0 || f.progress <= 0 {
+		return usageErrorf("--num-records and --duration must not be negative, --progress-interval must be positive")
+	}
+	if err := checkProgress(*f.progressMode); err != nil {
+		return err
 	}
 	if mode != "consume" && f.records == 0 && f.duration == 0 {
 		return usageErrorf("give --num-records or --duration")
@@ -172,21 +177,85 @@ func parseAcks(s string) (int, error) {
 	return 0, usageErrorf("--acks %q: want all, -1, 1 or 0", s)
 }
 
-func (f *perfFlags) produceConfig(cf *clientFlags, progress io.Writer) perf.ProduceConfig {
+func (f *perfFlags) produceConfig(cf *clientFlags, bar *perfBar) perf.ProduceConfig {
 	acks, _ := parseAcks(f.acks)
 	return perf.ProduceConfig{
 		Brokers: cf.seeds(), Topic: f.topic, RecordSize: f.recordSize,
 		Records: f.records, Duration: f.duration, Rate: f.rate, Acks: acks,
 		Compression: f.compression, BatchBytes: int32(f.batchBytes), Linger: f.linger,
 		Partitions: int32(f.partitions), Producers: f.producers, MaxInFlight: f.maxInFlight,
-		Progress: progress, ProgressEvery: f.progress,
+		OnProgress: bar.update(), ProgressEvery: bar.every(f.progress),
 	}
 }
 
-func (f *perfFlags) consumeConfig(cf *clientFlags, progress io.Writer) perf.ConsumeConfig {
+func (f *perfFlags) consumeConfig(cf *clientFlags, bar *perfBar) perf.ConsumeConfig {
 	return perf.ConsumeConfig{
 		Brokers: cf.seeds(), Topic: f.topic, Records: f.records, Duration: f.duration,
 		Consumers: f.consumers, FetchMaxBytes: int32(f.fetchMaxBytes), Idle: f.idle,
-		Progress: progress, ProgressEvery: f.progress,
+		OnProgress: bar.update(), ProgressEvery: bar.every(f.progress),
 	}
+}
+
+// perfBar shows a run's progress: records against --num-records, or time
+// against --duration, with the rates of the last interval as the note.
+type perfBar struct {
+	p      *progress
+	byTime bool // the bar counts seconds, not records
+}
+
+func (f *perfFlags) newBar(c *cli, mode string) *perfBar {
+	total := f.records
+	byTime := total == 0 && f.duration >= 2*time.Second
+	if byTime {
+		total = int64(f.duration / time.Second)
+	}
+	p := newProgress(c, *f.progressMode, "perf "+mode, total)
+	if p == nil {
+		return nil
+	}
+	p.unit = " records"
+	if byTime {
+		p.unit = "s"
+	}
+	if !p.tty {
+		p.every = f.progress // a line per --progress-interval
+	}
+	return &perfBar{p: p, byTime: byTime}
+}
+
+// update is the run's OnProgress, or nil when nothing is shown.
+func (b *perfBar) update() func(perf.Progress) {
+	if b == nil {
+		return nil
+	}
+	return func(pr perf.Progress) {
+		done := pr.Records
+		if b.byTime {
+			done = int64(pr.Elapsed / time.Second)
+		}
+		_, note, _ := strings.Cut(pr.Line, ": ")
+		b.p.Set(done, note)
+	}
+}
+
+// every is how often the run reports: often enough for a bar to move on a
+// terminal, every --progress-interval for lines.
+func (b *perfBar) every(interval time.Duration) time.Duration {
+	if b != nil && b.p.tty {
+		return 250 * time.Millisecond
+	}
+	return interval
+}
+
+// finish shows the run's final count and ends the bar.
+func (b *perfBar) finish(rep perf.Report) {
+	if b == nil {
+		return
+	}
+	done := rep.Records
+	if b.byTime {
+		done = int64(rep.Seconds)
+	}
+	b.p.Set(done, "done")
+	b.p.Finish()
 }

@@ -14,7 +14,7 @@ import (
 // perfJSON runs `tributary perf ARGS --output json` against s and decodes the report.
 func perfJSON(t *testing.T, s *server, args ...string) perf.Report {
 	t.Helper()
-	out := s.mustCLI(t, nil, append(append([]string{"perf"}, args...), "--output", "json", "--progress", "100ms")...)
+	out := s.mustCLI(t, nil, append(append([]string{"perf"}, args...), "--output", "json", "--progress", "always", "--progress-interval", "100ms")...)
 	var rep perf.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("perf %v: report is not JSON: %v\n%s", args, err, out)
@@ -84,8 +84,9 @@ func TestPerfSmoke(t *testing.T) {
 	}
 
 	// Text output, with progress lines on stderr.
-	r := s.cli(t, nil, "perf", "consume", "--topic", "perf-smoke", "--num-records", "1000", "--progress", "1ms")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "consume: ") || !strings.Contains(r.stdout, "records/s") {
+	r := s.cli(t, nil, "perf", "consume", "--topic", "perf-smoke", "--num-records", "1000", "--progress", "always", "--progress-interval", "1ms")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "consume: ") || !strings.Contains(r.stdout, "records/s") ||
+		!strings.Contains(r.stderr, "perf consume ") || !strings.Contains(r.stderr, "/1000 records") {
 		t.Errorf("perf consume text output: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 

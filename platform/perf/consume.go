@@ -38,6 +38,9 @@ type ConsumeConfig struct {
 	// Progress, when set, gets a line every ProgressEvery (default 5s).
 	Progress      io.Writer
 	ProgressEvery time.Duration
+	// OnProgress, when set, is called every ProgressEvery with the totals
+	// so far, on a goroutine the run owns and stops before it returns.
+	OnProgress func(Progress)
 	// ClientOpts are appended to every client's options.
 	ClientOpts []kgo.Opt
 }
@@ -94,7 +97,7 @@ func Consume(ctx context.Context, cfg ConsumeConfig) (Report, error) {
 		stopAt = nil // read until the count or the duration
 	}
 	var c counters
-	stop := startProgress(cfg.Progress, cfg.ProgressEvery, "consume", &c)
+	stop := startProgress(cfg.Progress, cfg.OnProgress, cfg.ProgressEvery, "consume", &c)
 	defer stop()
 	runCtx := ctx
 	if cfg.Duration > 0 {

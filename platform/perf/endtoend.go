@@ -58,7 +58,7 @@ func EndToEnd(ctx context.Context, cfg EndToEndConfig) (Report, error) {
 		starts[p] = kgo.NewOffset().At(ends[p])
 	}
 	var c counters
-	stop := startProgress(pc.Progress, pc.ProgressEvery, "end-to-end", &c)
+	stop := startProgress(pc.Progress, pc.OnProgress, pc.ProgressEvery, "end-to-end", &c)
 	defer stop()
 	readers, err := newReaders(pc.Brokers, pc.Topic, cfg.Consumers, starts, nil, &c,
 		append([]kgo.Opt{kgo.FetchMaxWait(time.Second)}, pc.ClientOpts...))
@@ -98,7 +98,7 @@ func EndToEnd(ctx context.Context, cfg EndToEndConfig) (Report, error) {
 	}()
 
 	// The producer's own counters are kept apart: the report counts records read.
-	pc.Progress = nil
+	pc.Progress, pc.OnProgress = nil, nil
 	prep, perr := Produce(ctx, pc)
 	if perr == nil && prep.Records > 0 {
 		deadline := time.NewTimer(cfg.Drain)

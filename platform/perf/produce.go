@@ -53,6 +53,9 @@ type ProduceConfig struct {
 	// Progress, when set, gets a line every ProgressEvery (default 5s).
 	Progress      io.Writer
 	ProgressEvery time.Duration
+	// OnProgress, when set, is called every ProgressEvery with the totals
+	// so far, on a goroutine the run owns and stops before it returns.
+	OnProgress func(Progress)
 	// ClientOpts are appended to every client's options (tests, TLS, ...).
 	ClientOpts []kgo.Opt
 }
@@ -167,7 +170,7 @@ func Produce(ctx context.Context, cfg ProduceConfig) (Report, error) {
 	opts = append(opts, cfg.ClientOpts...)
 
 	var c counters
-	stop := startProgress(cfg.Progress, cfg.ProgressEvery, "produce", &c)
+	stop := startProgress(cfg.Progress, cfg.OnProgress, cfg.ProgressEvery, "produce", &c)
 	defer stop()
 
 	runCtx := ctx

@@ -20,11 +20,23 @@ type counters struct {
 	latN   atomic.Int64
 }
 
-// startProgress prints a line to w every interval until the returned stop is
-// called; stop waits for the printer to exit. A nil w or non-positive interval
-// prints nothing.
-func startProgress(w io.Writer, every time.Duration, mode string, c *counters) (stop func()) {
-	if w == nil || every <= 0 {
+// Progress is a run's running totals, handed to OnProgress every
+// ProgressEvery (a command line draws its progress bar from it).
+type Progress struct {
+	// Records, Bytes and Errors are counted since the run started.
+	Records, Bytes, Errors int64
+	// Elapsed is the time since the progress reporting started.
+	Elapsed time.Duration
+	// Line is what a Progress writer gets, without the newline: rates over
+	// the last interval and the mean latency.
+	Line string
+}
+
+// startProgress prints a line to w and calls fn every interval until the
+// returned stop is called; stop waits for the printer to exit. With neither
+// w nor fn, or a non-positive interval, it does nothing.
+func startProgress(w io.Writer, fn func(Progress), every time.Duration, mode string, c *counters) (stop func()) {
+	if (w == nil && fn == nil) || every <= 0 {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -34,7 +46,8 @@ func startProgress(w io.Writer, every time.Duration, mode string, c *counters) (
 		defer wg.Done()
 		t := time.NewTicker(every)
 		defer t.Stop()
-		last := time.Now()
+		began := time.Now()
+		last := began
 		var lastRecs, lastBytes, lastSum, lastN int64
 		for {
 			select {
@@ -51,7 +64,12 @@ func startProgress(w io.Writer, every time.Duration, mode string, c *counters) (
 				if e := c.errs.Load(); e > 0 {
 					line += fmt.Sprintf(", %d errors", e)
 				}
-				_, _ = fmt.Fprintln(w, line)
+				if w != nil {
+					_, _ = fmt.Fprintln(w, line)
+				}
+				if fn != nil {
+					fn(Progress{Records: recs, Bytes: bytes, Errors: c.errs.Load(), Elapsed: now.Sub(began), Line: line})
+				}
 				last, lastRecs, lastBytes, lastSum, lastN = now, recs, bytes, sum, n
 			}
 		}
