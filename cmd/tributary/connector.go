@@ -22,6 +22,7 @@ func runConnector(ctx context.Context, c *cli, args []string) error {
 		{"pause", "pause a connector's tasks", apiSimple("PUT", "/connectors/%s/pause", "paused")},
 		{"resume", "resume a paused connector", apiSimple("PUT", "/connectors/%s/resume", "resumed")},
 		{"restart", "restart a connector's tasks (--task N for one)", connectorRestart},
+		{"snapshot", "follow a change-capture source's initial snapshot with a progress bar", connectorSnapshot},
 		{"plugins", "list the plugins the workers can run", connectorPlugins},
 		{"spec", "show a plugin's config fields: spec PLUGIN", connectorSpec},
 		{"validate", "validate a config: validate PLUGIN key=value...", connectorValidate},
