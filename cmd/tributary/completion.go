@@ -71,8 +71,10 @@ fi
 // runComplete prints, one per line, the candidates for the last of words
 // (the word being typed, possibly empty); words are those after "tributary".
 // It learns actions and flags from each command's own help, so it needs no
-// table of its own. Values other than --output's are left to the shell
-// (file names), and nothing touches the network.
+// table of its own. Topic and group names (the values of --topic and
+// --group, and the argument of topic and group actions) are asked of the
+// cluster the words' --bootstrap names, within completeBudget; other
+// values are left to the shell (file names).
 func runComplete(ctx context.Context, c *cli, words []string) error {
 	if len(words) == 0 {
 		words = []string{""}
@@ -87,6 +89,8 @@ func runComplete(ctx context.Context, c *cli, words []string) error {
 		cands = append(cands, "help")
 	case len(words) >= 3 && (words[len(words)-2] == "--output" || words[len(words)-2] == "-output"):
 		cands = []string{outputTable, outputJSON, outputYAML}
+	case nameToComplete(words) != noName:
+		cands = completeNames(ctx, c, nameToComplete(words), words, cur)
 	case words[0] == "completion" && len(words) == 2:
 		cands = []string{"bash", "zsh"}
 	case words[0] == "log-level" && len(words) == 2:
