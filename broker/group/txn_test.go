@@ -1,8 +1,10 @@
 package group
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/tributary-io/tributary/broker/record"
 )
@@ -93,22 +95,38 @@ func TestTxnOffsetCommitGenerationChecks(t *testing.T) {
 	clk := newFakeClock()
 	c := newTestCoordinator(t, NewMemLog(), clk, nil)
 	r := joinStable(t, c, "g", "c")
+	// A static member (KIP-345) in its own group: KIP-447 fences an old
+	// incarnation of its instance by the instance id.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sj := c.JoinGroup(ctx, "s", static(jreq("", "c"), "inst"))
+	if sj.Err != nil {
+		t.Fatal(sj.Err)
+	}
+	if res := c.SyncGroup(ctx, "s", SyncRequest{MemberID: sj.MemberID, InstanceID: "inst", Generation: sj.Generation,
+		Assignments: map[string][]byte{sj.MemberID: []byte("a")}}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
 	tp := TopicPartition{"t", 0}
 	cases := []struct {
-		name string
-		req  TxnCommitRequest
-		want error
+		name  string
+		group string
+		req   TxnCommitRequest
+		want  error
 	}{
-		{"current member and generation", TxnCommitRequest{MemberID: r.MemberID, Generation: r.Generation}, nil},
-		{"no member, no generation", TxnCommitRequest{Generation: -1}, nil},
-		{"old generation", TxnCommitRequest{MemberID: r.MemberID, Generation: r.Generation - 1}, ErrIllegalGeneration},
-		{"unknown member", TxnCommitRequest{MemberID: "zombie", Generation: r.Generation}, ErrUnknownMemberID},
+		{"current member and generation", "g", TxnCommitRequest{MemberID: r.MemberID, Generation: r.Generation}, nil},
+		{"no member, no generation", "g", TxnCommitRequest{Generation: -1}, nil},
+		{"old generation", "g", TxnCommitRequest{MemberID: r.MemberID, Generation: r.Generation - 1}, ErrIllegalGeneration},
+		{"unknown member", "g", TxnCommitRequest{MemberID: "zombie", Generation: r.Generation}, ErrUnknownMemberID},
+		{"current static member", "s", TxnCommitRequest{MemberID: sj.MemberID, InstanceID: "inst", Generation: sj.Generation}, nil},
+		{"old incarnation of a static member", "s", TxnCommitRequest{MemberID: "inst-old", InstanceID: "inst", Generation: sj.Generation}, ErrFencedInstanceID},
+		{"static member at an old generation", "s", TxnCommitRequest{MemberID: sj.MemberID, InstanceID: "inst", Generation: sj.Generation - 1}, ErrIllegalGeneration},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.req.ProducerID = 1
 			tc.req.Offsets = []OffsetCommit{{tp, 1, -1, ""}}
-			if errs := c.TxnCommitOffsets("g", tc.req); !errors.Is(errs[0], tc.want) {
+			if errs := c.TxnCommitOffsets(tc.group, tc.req); !errors.Is(errs[0], tc.want) {
 				t.Fatalf("err = %v, want %v", errs[0], tc.want)
 			}
 		})
