@@ -233,7 +233,11 @@ func (b *perfBar) update() func(perf.Progress) {
 		if b.byTime {
 			done = int64(pr.Elapsed / time.Second)
 		}
+		// The line is "mode: N records, rates...": the bar has the count.
 		_, note, _ := strings.Cut(pr.Line, ": ")
+		if _, rates, ok := strings.Cut(note, " records, "); ok {
+			note = rates
+		}
 		b.p.Set(done, note)
 	}
 }
