@@ -48,13 +48,15 @@ func pluginPIDs() []int { return bin.PluginPIDs("postgres") }
 
 // TestThroughTheBroker runs the CDC connector as the server does: a
 // worker runs the source task, which writes each batch of records and its
-// position in one Kafka transaction. The plugin process and the whole node
-// (broker and worker) are SIGKILLed at random moments while a writer
-// changes the table. Reading the topic with read_committed, no change is
-// missing or repeated, the replayed rows equal SELECT, and the slot's
-// confirmed LSN advanced.
+// position in one Kafka transaction. A table of 50,000 rows is snapshotted
+// and then streamed while a writer inserts, updates and deletes; the plugin
+// process and the whole node (broker and worker) are SIGKILLed at random
+// moments, half of each kind during the snapshot (at random rows of it)
+// and half while streaming. Reading the topic with read_committed, no
+// change is missing or repeated, the replayed rows equal SELECT, and the
+// slot's confirmed LSN advanced.
 func TestThroughTheBroker(t *testing.T) {
-	const rows, pluginKills, nodeKills = 10_000, 4, 2
+	const rows, pluginKills, nodeKills = 50_000, 4, 2
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 13))
@@ -92,42 +94,65 @@ func TestThroughTheBroker(t *testing.T) {
 		t.Fatalf("create connector: %s", resp.Status)
 	}
 
-	// Kills at random moments of the first 20 seconds.
+	// A snapshot kill is due once row snapshot rows (row in the first half
+	// of the table) are readable, or the stream began; a stream kill, at
+	// after the first streamed change.
 	type kill struct {
-		at   time.Duration
 		node bool
+		row  int
+		at   time.Duration
 	}
-	var kills []kill
+	var snapKills, streamKills []kill
 	for i := 0; i < pluginKills+nodeKills; i++ {
-		kills = append(kills, kill{at: time.Duration(rng.Int64N(int64(20 * time.Second))), node: i < nodeKills})
+		k := kill{node: i < nodeKills, row: rng.IntN(rows / 2), at: time.Duration(rng.Int64N(int64(10 * time.Second)))}
+		if i%2 == 0 {
+			snapKills = append(snapKills, k)
+		} else {
+			streamKills = append(streamKills, k)
+		}
 	}
-	slices.SortFunc(kills, func(a, b kill) int { return cmp.Compare(a.at, b.at) })
+	slices.SortFunc(snapKills, func(a, b kill) int { return cmp.Compare(a.row, b.row) })
+	slices.SortFunc(streamKills, func(a, b kill) int { return cmp.Compare(a.at, b.at) })
+	// doKill kills the node, or every running plugin process; false when
+	// no plugin process runs at the moment (it is restarting).
+	doKill := func(k kill) bool {
+		if k.node {
+			n.kill()
+			n = startNode(t, dataDir, n.kafka, n.api)
+			return true
+		}
+		killed := false
+		for _, pid := range pluginPIDs() {
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+				killed = true
+			}
+		}
+		return killed
+	}
+	// done counts kills by kind (node or plugin) and by the phase the topic
+	// showed (snapshot or stream).
+	type kindPhase struct{ node, snapshot bool }
+	done := map[kindPhase]int{}
 	start := time.Now()
+	var streamStart time.Time
 	c := cdccheck.NewChecker("pg.public.big")
 	streamFrom := int64(-1)
 	var firstConfirmed uint64
-	doneKills := map[bool]int{}
 	stopped, sawEnd := false, false
 	deadline := start.Add(4 * time.Minute)
 	for !sawEnd {
 		if time.Now().After(deadline) {
-			t.Fatalf("events %v after %v; kills %v; stopped %v", c.Counts, time.Since(start), doneKills, stopped)
+			t.Fatalf("events %v after %v; kills done %v, left %d+%d; stopped %v", c.Counts, time.Since(start), done, len(snapKills), len(streamKills), stopped)
 		}
-		for len(kills) > 0 && time.Since(start) >= kills[0].at {
-			if kills[0].node {
-				n.kill()
-				n = startNode(t, dataDir, n.kafka, n.api)
-				doneKills[true]++
-			} else {
-				for _, pid := range pluginPIDs() {
-					if syscall.Kill(pid, syscall.SIGKILL) == nil {
-						doneKills[false]++
-					}
-				}
-			}
-			kills = kills[1:]
+		if len(snapKills) > 0 && (c.Counts["r"] >= snapKills[0].row || streamFrom >= 0) && doKill(snapKills[0]) {
+			done[kindPhase{snapKills[0].node, streamFrom < 0}]++
+			snapKills = snapKills[1:]
 		}
-		if !stopped && len(kills) == 0 && streamFrom >= 0 && c.Counts["u"] >= 300 {
+		if len(snapKills) == 0 && len(streamKills) > 0 && streamFrom >= 0 && time.Since(streamStart) >= streamKills[0].at && doKill(streamKills[0]) {
+			done[kindPhase{streamKills[0].node, false}]++
+			streamKills = streamKills[1:]
+		}
+		if !stopped && len(snapKills)+len(streamKills) == 0 && streamFrom >= 0 && c.Counts["u"] >= 300 {
 			if err := w.Stop(); err != nil {
 				t.Fatal(err)
 			}
@@ -155,6 +180,7 @@ func TestThroughTheBroker(t *testing.T) {
 			default:
 				if streamFrom < 0 {
 					streamFrom = w.Seq()
+					streamStart = time.Now()
 					firstConfirmed = confirmedLSN(t, admin, cfg["slot.name"])
 				}
 			}
@@ -169,8 +195,18 @@ func TestThroughTheBroker(t *testing.T) {
 	waitUntil(t, 30*time.Second, "the slot's confirmed LSN to advance", func() bool {
 		return confirmedLSN(t, admin, cfg["slot.name"]) > firstConfirmed
 	})
-	t.Logf("%d node kills, %d plugin kills in %v; events %v, %d tombstones; slot confirmed %d -> %d",
-		doneKills[true], doneKills[false], time.Since(start).Round(time.Millisecond), c.Counts, c.Tombstones,
+	if c.Counts["r"] < rows/2 { // the writer deletes rows as the snapshot goes
+		t.Errorf("%d snapshot rows of %d", c.Counts["r"], rows)
+	}
+	nodes := done[kindPhase{true, true}] + done[kindPhase{true, false}]
+	pluginsKilled := done[kindPhase{false, true}] + done[kindPhase{false, false}]
+	snapshot := done[kindPhase{true, true}] + done[kindPhase{false, true}]
+	if nodes != nodeKills || pluginsKilled != pluginKills || snapshot == 0 || snapshot == nodes+pluginsKilled {
+		t.Errorf("kills done: %d of the node, %d of the plugin, %d during the snapshot; want %d, %d, some in each phase",
+			nodes, pluginsKilled, snapshot, nodeKills, pluginKills)
+	}
+	t.Logf("%d node kills, %d plugin kills (%d during the snapshot) in %v; events %v, %d tombstones; slot confirmed %d -> %d",
+		nodes, pluginsKilled, snapshot, time.Since(start).Round(time.Millisecond), c.Counts, c.Tombstones,
 		firstConfirmed, confirmedLSN(t, admin, cfg["slot.name"]))
 }
 

@@ -19,13 +19,14 @@ import (
 )
 
 // TestCrashResume kills the plugin process with SIGKILL at random moments,
-// during the snapshot and while streaming, as a writer keeps changing the
-// table. The test commits what it reads right away, as a worker's
+// during the snapshot (at random rows of it) and while streaming (after
+// random gaps once the first change streamed), as a writer keeps changing
+// the table. The test commits what it reads right away, as a worker's
 // transaction would, and commits nothing of a failed read. Afterwards the
 // committed events replay to the table's rows, no change came twice, every
 // change after the snapshot came, and the slot's confirmed LSN advanced.
 func TestCrashResume(t *testing.T) {
-	const rows, timedKills, snapshotKills = 30_000, 6, 3
+	const rows, streamKills, snapshotKills = 30_000, 5, 3
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 11))
@@ -47,15 +48,31 @@ func TestCrashResume(t *testing.T) {
 	src := openSource(t, registry(t), cfg)
 	start := confirmedLSN(t, admin, cfg["slot.name"])
 
-	k := startKiller(seed, timedKills, 200*time.Millisecond, 1500*time.Millisecond, func() int { return src.Stats().PID })
-	defer k.halt()
+	pid := func() int { return src.Stats().PID }
+	// snapK kills when aimed at a snapshot row; streamK, started with the
+	// stream, after each of its random gaps.
+	snapK := startKiller(seed, 0, 0, 0, pid)
+	defer snapK.halt()
+	var streamK *killer
+	defer func() {
+		if streamK != nil {
+			streamK.halt()
+		}
+	}()
+	kills := func() int {
+		n := int(snapK.kills.Load())
+		if streamK != nil {
+			n += int(streamK.kills.Load())
+		}
+		return n
+	}
 	c := cdccheck.NewChecker("pg.public.big")
 	streamFrom := int64(-1) // the writer's sequence when streaming began
 	failures, snapshotFailures, beats := 0, 0, 0
 	deadline := time.Now().Add(4 * time.Minute)
-	for !(k.finished() && src.Stats().Restarts >= int(k.kills.Load()) && c.Counts["u"] >= 300) {
+	for !(streamK != nil && streamK.finished() && src.Stats().Restarts >= kills() && c.Counts["u"] >= 300) {
 		if time.Now().After(deadline) {
-			t.Fatalf("after %d kills, %d restarts: events %v", k.kills.Load(), src.Stats().Restarts, c.Counts)
+			t.Fatalf("after %d kills, %d restarts: events %v", kills(), src.Stats().Restarts, c.Counts)
 		}
 		recs, err := readCommit(src)
 		if errors.Is(err, plugins.ErrPluginFailed) {
@@ -77,14 +94,15 @@ func TestCrashResume(t *testing.T) {
 			}
 			if streamFrom < 0 && r.Topic == c.Topic && r.Value != nil && op(t, r) != "r" {
 				streamFrom = w.Seq()
+				streamK = startKiller(seed+1, streamKills, 200*time.Millisecond, 1500*time.Millisecond, pid)
 			}
 		}
 		if len(aims) > 0 && c.Counts["r"] >= aims[0] && streamFrom < 0 {
 			aims = aims[1:]
-			k.aim()
+			snapK.aim()
 		}
 	}
-	killed := k.halt()
+	killed := snapK.halt() + streamK.halt()
 	if err := w.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +114,8 @@ func TestCrashResume(t *testing.T) {
 	if err := c.VerifyOps(w.Ops(), streamFrom); err != nil {
 		t.Fatal(err)
 	}
-	if snapshotFailures < 1 {
-		t.Errorf("only %d kills hit the snapshot", snapshotFailures)
+	if snapshotFailures < 1 || failures-snapshotFailures < streamKills/2 {
+		t.Errorf("kills hit %d reads during the snapshot and %d while streaming", snapshotFailures, failures-snapshotFailures)
 	}
 	deadline = time.Now().Add(30 * time.Second)
 	for confirmedLSN(t, admin, cfg["slot.name"]) <= start {
