@@ -23,6 +23,8 @@ const (
 	// childSessionTimeout is the consumers' session.timeout.ms: how long the
 	// coordinator waits for a killed consumer.
 	childSessionTimeout = 6 * time.Second
+	// childHeartbeat is the consumers' heartbeat.interval.ms.
+	childHeartbeat = 500 * time.Millisecond
 )
 
 // runChild consumes until killed. For every poll it prints the records it
@@ -63,7 +65,7 @@ func runChild() int {
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
 		kgo.SessionTimeout(childSessionTimeout),
-		kgo.HeartbeatInterval(500*time.Millisecond),
+		kgo.HeartbeatInterval(childHeartbeat),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { report(m, true) }),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { report(m, false) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { report(m, false) }),
