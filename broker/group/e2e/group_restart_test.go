@@ -34,7 +34,8 @@ func firstOffsets(t *testing.T, addr, groupID, topic string, reset kgo.Offset, p
 }
 
 // TestCommittedOffsetsSurviveRestart: offsets a consumer committed (and offsets
-// committed with metadata by an admin) are there after a broker restart; a new
+// committed with metadata by an admin) are there after a broker restart, and one
+// removed with OffsetDelete stays removed; a new
 // consumer of the group resumes exactly at them, and auto.offset.reset applies
 // only to groups without a commit.
 func TestCommittedOffsetsSurviveRestart(t *testing.T) {
@@ -71,8 +72,17 @@ func TestCommittedOffsetsSurviveRestart(t *testing.T) {
 	adm := kadm.NewClient(prod)
 	var admin kadm.Offsets
 	admin.Add(kadm.Offset{Topic: topic, Partition: 1, At: 17, LeaderEpoch: -1, Metadata: "checkpoint-17"})
+	admin.Add(kadm.Offset{Topic: topic, Partition: 2, At: 5, LeaderEpoch: -1, Metadata: "dropped"})
 	if resp, err := adm.CommitOffsets(ctx, "admin-g", admin); err != nil || resp.Error() != nil {
 		t.Fatalf("admin commit: %v %v", err, resp.Error())
+	}
+	// OffsetDelete removes one partition's offset of the (empty) group, for good.
+	deleted, err := adm.DeleteOffsets(ctx, "admin-g", kadm.TopicsSet{topic: {2: {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perr, ok := deleted.Lookup(topic, 2); !ok || perr != nil {
+		t.Fatalf("OffsetDelete of partition 2: %v (answered %v)", perr, ok)
 	}
 
 	stopBroker(t, b)
@@ -85,6 +95,9 @@ func TestCommittedOffsetsSurviveRestart(t *testing.T) {
 	}
 	if o, ok := fetched.Lookup(topic, 1); !ok || o.At != 17 || o.Metadata != "checkpoint-17" {
 		t.Fatalf("admin commit after restart: %+v", o)
+	}
+	if o, ok := fetched.Lookup(topic, 2); ok && o.At >= 0 {
+		t.Fatalf("offset deleted before the restart is back: %+v", o)
 	}
 	tests := []struct {
 		group string
