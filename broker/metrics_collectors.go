@@ -42,6 +42,13 @@ var (
 	descTopics = prometheus.NewDesc("tributary_topics",
 		"Topics in the cluster metadata, internal ones included.", nil, nil)
 
+	descRaftState = prometheus.NewDesc("tributary_raft_state",
+		"1 for this node's current raft role (Leader, Follower, Candidate, Shutdown), 0 for the others. Cluster members only.", []string{"state"}, nil)
+	descRaftTerm = prometheus.NewDesc("tributary_raft_term",
+		"Current raft term of this node; it rises with every election. Cluster members only.", nil, nil)
+	descRaftIndex = prometheus.NewDesc("tributary_raft_index",
+		"Raft log positions on this node: last (in the local log), commit (known committed), applied (applied to the metadata). Cluster members only.", []string{"position"}, nil)
+
 	groupPartitionLabels = []string{"group", "topic", "partition"}
 
 	descGroupLag = prometheus.NewDesc("tributary_consumer_group_lag",
@@ -88,6 +95,12 @@ type controllerView interface {
 	IsController() bool
 }
 
+// raftView is the optional capability of a metadata driver to report its
+// raft role and log positions (cluster.Raft); a single node has no raft.
+type raftView interface {
+	RaftStatus() cluster.RaftStatus
+}
+
 // clusterCollector reports partition health and controller state from the
 // local copy of the metadata.
 type clusterCollector struct {
@@ -99,7 +112,7 @@ type clusterCollector struct {
 
 func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descUnderReplicated, descUnderMinISR, descOffline, descLeaders,
-		descControllerActive, descMetadataVersion, descBrokers, descTopics} {
+		descControllerActive, descMetadataVersion, descBrokers, descTopics, descRaftState, descRaftTerm, descRaftIndex} {
 		ch <- d
 	}
 }
@@ -125,6 +138,19 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descMetadataVersion, float64(snap.Version))
 	gauge(descBrokers, float64(len(snap.Brokers)))
 	gauge(descTopics, float64(len(snap.Topics)))
+	if rv, ok := c.meta.(raftView); ok {
+		st := rv.RaftStatus()
+		for _, s := range cluster.RaftStates {
+			ch <- prometheus.MustNewConstMetric(descRaftState, prometheus.GaugeValue, boolGauge(s == st.State), s)
+		}
+		gauge(descRaftTerm, float64(st.Term))
+		for _, p := range []struct {
+			name string
+			v    uint64
+		}{{"last", st.LastIndex}, {"commit", st.CommitIndex}, {"applied", st.AppliedIndex}} {
+			ch <- prometheus.MustNewConstMetric(descRaftIndex, prometheus.GaugeValue, float64(p.v), p.name)
+		}
+	}
 }
 
 func boolGauge(b bool) float64 {

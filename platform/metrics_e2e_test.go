@@ -27,7 +27,7 @@ import (
 // must never become a label.
 var allowedLabels = map[string]bool{
 	"topic": true, "partition": true, "group": true, "api": true, "error": true,
-	"operation": true, "state": true, "le": true,
+	"operation": true, "state": true, "le": true, "position": true,
 	"connector": true, "task": true, "pipeline": true, "outcome": true, "plugin": true,
 }
 

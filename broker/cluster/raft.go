@@ -339,6 +339,29 @@ func (d *Raft) leaderID() int32 {
 // IsController reports whether this node is the raft leader.
 func (d *Raft) IsController() bool { return d.r.State() == raft.Leader }
 
+// RaftStatus is this node's raft role and log positions, for metrics.
+type RaftStatus struct {
+	// State is Leader, Follower, Candidate or Shutdown.
+	State string
+	// Term is the current raft term; it rises with every election.
+	Term uint64
+	// LastIndex, CommitIndex and AppliedIndex are the last entry in the
+	// local raft log, the last one known committed, and the last one the
+	// metadata state machine applied.
+	LastIndex, CommitIndex, AppliedIndex uint64
+}
+
+// RaftStates are the values of RaftStatus.State.
+var RaftStates = []string{raft.Leader.String(), raft.Follower.String(), raft.Candidate.String(), raft.Shutdown.String()}
+
+// RaftStatus reports this node's raft role and log positions. hashicorp/raft
+// answers each from atomics or a short lock, never through its main loop,
+// so a metrics scrape does not wait on a busy or stuck raft.
+func (d *Raft) RaftStatus() RaftStatus {
+	return RaftStatus{State: d.r.State().String(), Term: d.r.CurrentTerm(),
+		LastIndex: d.r.LastIndex(), CommitIndex: d.r.CommitIndex(), AppliedIndex: d.r.AppliedIndex()}
+}
+
 // waitVersion waits until the local state has applied version v (a forwarded
 // write), bounded by the RPC timeout.
 func (d *Raft) waitVersion(v uint64) {
