@@ -87,6 +87,36 @@ func TestCLIGroup(t *testing.T) {
 			}
 		})
 	}
+	// --to-datetime lands on the first record at or after the time, not on
+	// either end: partition 1 gets ten records a minute apart in 2020.
+	prod, err := kgo.NewClient(kgo.SeedBrokers(s.kafka), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	var recs []*kgo.Record
+	for i := range 10 {
+		recs = append(recs, &kgo.Record{Topic: "orders", Partition: 1, Value: []byte("old"), Timestamp: base.Add(time.Duration(i) * time.Minute)})
+	}
+	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err = prod.ProduceSync(pctx, recs...).FirstErr()
+	pcancel()
+	prod.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		at   time.Time
+		want int64
+	}{
+		{base.Add(4*time.Minute + 30*time.Second), 5},
+		{base.Add(7 * time.Minute), 7},
+	} {
+		s.mustCLI(t, nil, "group", "reset-offsets", "billing", "--topic", "orders:1", "--to-datetime", tc.at.Format(time.RFC3339))
+		if c, _ := committedAt(describeGroupJSON(t, s, "billing"), "orders", 1); c != tc.want {
+			t.Fatalf("--to-datetime %s committed %d, want %d", tc.at.Format(time.RFC3339), c, tc.want)
+		}
+	}
 	// --all-topics resets what the group committed; a whole topic includes partition 1.
 	out := s.mustCLI(t, nil, "group", "reset-offsets", "billing", "--topic", "orders", "--to-earliest", "--dry-run")
 	if !strings.Contains(out, "dry run") || strings.Count(out, "orders") != 2 {
