@@ -9,16 +9,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-io/tributary/connectors/postgres/internal/pgtest"
 )
 
-// brokerConnector starts a node, creates topic for the events, starts the
-// CDC connector on db with extra config, and returns a read_committed
-// consumer of the topic and the time the connector was created.
-func brokerConnector(b *testing.B, srv *pgtest.Server, db, topic string, extra map[string]string) (*kgo.Client, time.Time) {
+// brokerCDC is a node running the CDC connector "cdc" and a read_committed
+// consumer of its events' topic.
+type brokerCDC struct {
+	node    *node
+	cl      *kgo.Client
+	slot    string
+	created time.Time // when the connector was created
+}
+
+// brokerConnector starts a node, creates topic for the events, and starts
+// the CDC connector on db with extra config.
+func brokerConnector(b *testing.B, srv *pgtest.Server, db, topic string, extra map[string]string) *brokerCDC {
 	b.Helper()
 	n := startNode(b, b.TempDir(), loopbackAddr(b), loopbackAddr(b))
 	cl, err := kgo.NewClient(kgo.SeedBrokers(n.kafka), kgo.ConsumeTopics(topic),
@@ -45,7 +54,68 @@ func brokerConnector(b *testing.B, srv *pgtest.Server, db, topic string, extra m
 	if resp.StatusCode != http.StatusCreated {
 		b.Fatalf("create connector: %s", resp.Status)
 	}
-	return cl, created
+	return &brokerCDC{node: n, cl: cl, slot: cfg["slot.name"], created: created}
+}
+
+// warmUp waits until the connector streams changes of table (which has
+// columns id int and payload text): rows written before its slot existed
+// never arrive, so it writes rows with negative ids until one does.
+func (c *brokerCDC) warmUp(b *testing.B, conn *pgconn.PgConn, table string) {
+	b.Helper()
+	for k := 1; ; k++ {
+		if k > 60 {
+			b.Fatal("the connector streamed nothing in a minute")
+		}
+		pgtest.Exec(b, conn, fmt.Sprintf("INSERT INTO %s (id, payload) VALUES (%d, 'warm-up')", table, -k))
+		pctx, pcancel := context.WithTimeout(context.Background(), time.Second)
+		got := c.cl.PollFetches(pctx).NumRecords()
+		pcancel()
+		if got > 0 {
+			return
+		}
+	}
+}
+
+// setPaused pauses or resumes the connector; pausing waits until its
+// replication connection is gone (the slot is inactive).
+func (c *brokerCDC) setPaused(b *testing.B, conn *pgconn.PgConn, paused bool) {
+	b.Helper()
+	action := "resume"
+	if paused {
+		action = "pause"
+	}
+	req, err := http.NewRequest(http.MethodPut, "http://"+c.node.api+"/connectors/cdc/"+action, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		b.Fatalf("%s connector: %s", action, resp.Status)
+	}
+	if paused {
+		waitUntil(b, 30*time.Second, "the paused connector to leave its slot", func() bool {
+			return pgtest.QueryValue(b, conn, "SELECT active::text FROM pg_replication_slots WHERE slot_name = $1", c.slot) == "false"
+		})
+	}
+}
+
+// readN polls until n records are readable, for at most five minutes.
+func (c *brokerCDC) readN(b *testing.B, n int) {
+	b.Helper()
+	got := 0
+	deadline := time.Now().Add(5 * time.Minute)
+	for got < n {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d records", got, n)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		got += c.cl.PollFetches(ctx).NumRecords()
+		cancel()
+	}
 }
 
 // BenchmarkBrokerSnapshot: rows per second from creating the connector
@@ -56,21 +126,40 @@ func BenchmarkBrokerSnapshot(b *testing.B) {
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		cl, start := brokerConnector(b, srv, db, "pg.public.bench", nil)
+		c := brokerConnector(b, srv, db, "pg.public.bench", nil)
 		b.StartTimer()
-		got := 0
-		deadline := time.Now().Add(5 * time.Minute)
-		for got < benchRows {
-			if time.Now().After(deadline) {
-				b.Fatalf("%d of %d rows", got, benchRows)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			got += cl.PollFetches(ctx).NumRecords()
-			cancel()
-		}
-		total += time.Since(start)
+		c.readN(b, benchRows)
+		total += time.Since(c.created)
 	}
 	b.ReportMetric(float64(benchRows*b.N)/total.Seconds(), "rows/s")
+}
+
+// BenchmarkBrokerStreaming: events per second from resuming the paused
+// connector (task and plugin start included) to 100,000 inserts, committed
+// in transactions of 1,000 while it was paused, being readable with
+// read_committed in the topic.
+func BenchmarkBrokerStreaming(b *testing.B) {
+	srv := pg.Server(b)
+	db := srv.NewDatabase(b)
+	conn := srv.Connect(b, db)
+	pgtest.Exec(b, conn, "CREATE TABLE bench (id int PRIMARY KEY, payload text, n bigint, at timestamptz)")
+	c := brokerConnector(b, srv, db, "pg.public.bench", map[string]string{"snapshot.mode": "never"})
+	c.warmUp(b, conn, "bench")
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c.setPaused(b, conn, true)
+		base := i * benchRows
+		for from := base + 1; from <= base+benchRows; from += 1000 {
+			pgtest.Exec(b, conn, fmt.Sprintf(`INSERT INTO bench SELECT i, 'name ' || md5(i::text), i * 7, now() FROM generate_series(%d, %d) i`, from, from+999))
+		}
+		b.StartTimer()
+		start := time.Now()
+		c.setPaused(b, conn, false)
+		c.readN(b, benchRows)
+		total += time.Since(start)
+	}
+	b.ReportMetric(float64(benchRows*b.N)/total.Seconds(), "events/s")
 }
 
 // BenchmarkBrokerLag: single-row transactions at 1,000 per second; the
@@ -81,24 +170,11 @@ func BenchmarkBrokerLag(b *testing.B) {
 	db := srv.NewDatabase(b)
 	conn := srv.Connect(b, db)
 	pgtest.Exec(b, conn, "CREATE TABLE lag (id int PRIMARY KEY, payload text); SET synchronous_commit = on")
-	cl, _ := brokerConnector(b, srv, db, "pg.public.lag", map[string]string{"snapshot.mode": "never"})
-	// Wait until the connector streams: rows written before its slot
-	// existed never arrive, so write warm-up rows until one does.
-	for k := 1; ; k++ {
-		if k > 60 {
-			b.Fatal("the connector streamed nothing in a minute")
-		}
-		pgtest.Exec(b, conn, fmt.Sprintf("INSERT INTO lag VALUES (%d, 'warm-up')", -k))
-		pctx, pcancel := context.WithTimeout(context.Background(), time.Second)
-		got := cl.PollFetches(pctx).NumRecords()
-		pcancel()
-		if got > 0 {
-			break
-		}
-	}
+	c := brokerConnector(b, srv, db, "pg.public.lag", map[string]string{"snapshot.mode": "never"})
+	c.warmUp(b, conn, "lag")
 	measureLag(b, conn, func(ctx context.Context) ([][]byte, error) {
 		var values [][]byte
-		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { values = append(values, r.Value) })
+		c.cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { values = append(values, r.Value) })
 		return values, nil
 	})
 }
