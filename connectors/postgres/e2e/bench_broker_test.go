@@ -76,6 +76,21 @@ func (c *brokerCDC) warmUp(b *testing.B, conn *pgconn.PgConn, table string) {
 	}
 }
 
+// streamingConnector runs create (which makes table, with columns id int
+// and payload text) in a new database and starts a connector that streams
+// the table's changes without a snapshot; it returns once changes arrive,
+// with the connection create ran on.
+func streamingConnector(b *testing.B, table, create string) (*pgconn.PgConn, *brokerCDC) {
+	b.Helper()
+	srv := pg.Server(b)
+	db := srv.NewDatabase(b)
+	conn := srv.Connect(b, db)
+	pgtest.Exec(b, conn, create)
+	c := brokerConnector(b, srv, db, "pg.public."+table, map[string]string{"snapshot.mode": "never"})
+	c.warmUp(b, conn, table)
+	return conn, c
+}
+
 // setPaused pauses or resumes the connector; pausing waits until its
 // replication connection is gone (the slot is inactive).
 func (c *brokerCDC) setPaused(b *testing.B, conn *pgconn.PgConn, paused bool) {
@@ -139,12 +154,7 @@ func BenchmarkBrokerSnapshot(b *testing.B) {
 // in transactions of 1,000 while it was paused, being readable with
 // read_committed in the topic.
 func BenchmarkBrokerStreaming(b *testing.B) {
-	srv := pg.Server(b)
-	db := srv.NewDatabase(b)
-	conn := srv.Connect(b, db)
-	pgtest.Exec(b, conn, "CREATE TABLE bench (id int PRIMARY KEY, payload text, n bigint, at timestamptz)")
-	c := brokerConnector(b, srv, db, "pg.public.bench", map[string]string{"snapshot.mode": "never"})
-	c.warmUp(b, conn, "bench")
+	conn, c := streamingConnector(b, "bench", "CREATE TABLE bench (id int PRIMARY KEY, payload text, n bigint, at timestamptz)")
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -166,12 +176,7 @@ func BenchmarkBrokerStreaming(b *testing.B) {
 // lag of each from the moment its INSERT was sent to the record being
 // readable with read_committed in the topic. Reports the median and p99.
 func BenchmarkBrokerLag(b *testing.B) {
-	srv := pg.Server(b)
-	db := srv.NewDatabase(b)
-	conn := srv.Connect(b, db)
-	pgtest.Exec(b, conn, "CREATE TABLE lag (id int PRIMARY KEY, payload text); SET synchronous_commit = on")
-	c := brokerConnector(b, srv, db, "pg.public.lag", map[string]string{"snapshot.mode": "never"})
-	c.warmUp(b, conn, "lag")
+	conn, c := streamingConnector(b, "lag", "CREATE TABLE lag (id int PRIMARY KEY, payload text); SET synchronous_commit = on")
 	measureLag(b, conn, func(ctx context.Context) ([][]byte, error) {
 		var values [][]byte
 		c.cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { values = append(values, r.Value) })
