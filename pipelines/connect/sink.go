@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -66,6 +67,9 @@ func (t *SinkTask) attempt(ctx context.Context) (progressed bool, err error) {
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.SessionTimeout(cfg.SessionTimeout),
+		// kgo's default heartbeat (3s) is refused when longer than the
+		// session timeout, and workers allow sessions down to 1s.
+		kgo.HeartbeatInterval(max(cfg.SessionTimeout/10, 100*time.Millisecond)),
 		kgo.WithLogger(kgoLogger{cfg.Logger}),
 	}, cfg.ClientOpts...)...)
 	if err != nil {
