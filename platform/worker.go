@@ -22,7 +22,8 @@ func (n *Node) startWorker(ctx context.Context) error {
 	if errs := ws.problems(); len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	reg, err := plugins.NewRegistry(plugins.Config{Dir: ws.PluginDir, Logger: n.logger.With("component", "plugins")})
+	reg, err := plugins.NewRegistry(plugins.Config{Dir: ws.PluginDir, Logger: n.logger.With("component", "plugins"),
+		OnFailure: func(plugin string) { n.workerMetrics.PluginRestarts.WithLabelValues(plugin).Inc() }})
 	if err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func (n *Node) startWorker(ctx context.Context) error {
 	}
 	w, err := deploy.New(deploy.Config{
 		Seeds: seeds, ID: ws.ID, URL: url, Host: connect.RegistryHost{Registry: reg},
-		Logger: n.logger.With("component", "worker"), Metrics: n.workerMetrics, SessionTimeout: ws.SessionTimeout,
+		Logger: n.logger.With("component", "worker"), Metrics: n.workerMetrics, Registerer: n.registry, SessionTimeout: ws.SessionTimeout,
 	})
 	if err != nil {
 		return err

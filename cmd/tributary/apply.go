@@ -13,6 +13,7 @@ import (
 
 	"github.com/tributary-io/tributary/pipelines"
 	"github.com/tributary-io/tributary/pipelines/connect"
+	"github.com/tributary-io/tributary/pipelines/deploy"
 	"github.com/tributary-io/tributary/pipelines/spec"
 )
 
@@ -172,45 +173,82 @@ func validateAll(ctx context.Context, c *cli, api *apiClient, paths []string) (*
 	return b, nil
 }
 
-// remoteProblems asks the cluster about m: a connector's config through
-// its plugin, and whether workers can run a pipeline.
+// remoteProblems asks the cluster's plugins about m's connector configs:
+// a Connector's, and those of a pipeline's connector input and outputs.
 func remoteProblems(ctx context.Context, api *apiClient, m *spec.Manifest) spec.Problems {
 	var probs spec.Problems
 	switch {
 	case m.Connector != nil:
 		cfg := connectorConfig(m)
 		cfg["name"] = m.Name
-		var v struct {
-			Problems []struct{ Field, Value, Reason string } `json:"problems"`
-		}
-		if _, err := api.do(ctx, "PUT", "/connector-plugins/"+url.PathEscape(m.Connector.Plugin)+"/config/validate", cfg, &v); err != nil {
-			probs.Add(m.Connector.PluginPos, "spec.plugin", "validate with the cluster: %v", err)
-			return probs
-		}
-		for _, p := range v.Problems {
-			pos, path := m.Connector.Config.Pos, "spec.config."+p.Field
-			if kp, ok := m.Connector.Config.KeyPos[p.Field]; ok {
-				pos = kp
-			}
-			switch p.Field {
-			case connect.KeyPlugin:
-				pos, path = m.Connector.PluginPos, "spec.plugin"
+		probs = pluginProblems(ctx, api, m.Connector.ConnectorRef, "spec", cfg, func(field string) (spec.Pos, string, bool) {
+			switch field {
 			case connect.KeyTopic:
-				pos, path = m.Connector.Topic.Pos, "spec.topic"
+				return m.Connector.Topic.Pos, "spec.topic", true
 			case connect.KeyType, connect.KeyTopics:
-				pos, path = m.Connector.Pos, "spec."+p.Field
+				return m.Connector.Pos, "spec." + field, true
 			}
-			if pos.Line == 0 {
-				pos = m.Connector.Pos
+			return spec.Pos{}, "", false
+		})
+	case m.Pipeline != nil:
+		refCfg := func(ref *spec.ConnectorRef, name string, keys map[string]string) map[string]string {
+			cfg := maps.Clone(ref.Config.Values)
+			if cfg == nil {
+				cfg = map[string]string{}
 			}
-			val := ""
-			if p.Value != "" {
-				val = fmt.Sprintf(" (value %q)", p.Value)
-			}
-			probs.Add(pos, path, "%s%s", p.Reason, val)
+			maps.Copy(cfg, keys)
+			cfg[connect.KeyPlugin], cfg["name"] = ref.Plugin, name
+			return cfg
 		}
-	case m.Pipeline != nil && !m.Pipeline.TopicToTopic():
-		probs.Add(m.Pipeline.Pos, "spec", "workers do not run connector inputs or outputs inside a pipeline yet: declare a Connector manifest writing to (or reading from) a topic and use that topic here")
+		if ref := m.Pipeline.Input.Connector; ref != nil {
+			name := deploy.BridgeName(m.Name, "source")
+			cfg := refCfg(ref, name, map[string]string{connect.KeyType: "source", connect.KeyTopic: name})
+			probs = append(probs, pluginProblems(ctx, api, *ref, ref.Path, cfg, nil)...)
+		}
+		for _, o := range m.Pipeline.Outputs {
+			if ref := o.Connector; ref != nil {
+				name := deploy.BridgeName(m.Name, "sink."+o.Name)
+				cfg := refCfg(ref, name, map[string]string{connect.KeyType: "sink", connect.KeyTopics: name})
+				probs = append(probs, pluginProblems(ctx, api, *ref, ref.Path, cfg, nil)...)
+			}
+		}
+	}
+	return probs
+}
+
+// pluginProblems has the cluster validate cfg, the flat configuration of
+// ref, and places every problem on the field it concerns (path is where
+// ref is in the manifest); place maps runtime keys for a Connector.
+func pluginProblems(ctx context.Context, api *apiClient, ref spec.ConnectorRef, path string, cfg map[string]string,
+	place func(field string) (spec.Pos, string, bool)) spec.Problems {
+	var probs spec.Problems
+	var v struct {
+		Problems []struct{ Field, Value, Reason string } `json:"problems"`
+	}
+	if _, err := api.do(ctx, "PUT", "/connector-plugins/"+url.PathEscape(ref.Plugin)+"/config/validate", cfg, &v); err != nil {
+		probs.Add(ref.PluginPos, path+".plugin", "validate with the cluster: %v", err)
+		return probs
+	}
+	for _, p := range v.Problems {
+		pos, at := ref.Config.Pos, path+".config."+p.Field
+		if kp, ok := ref.Config.KeyPos[p.Field]; ok {
+			pos = kp
+		}
+		if p.Field == connect.KeyPlugin {
+			pos, at = ref.PluginPos, path+".plugin"
+		} else if place != nil {
+			if pp, pa, ok := place(p.Field); ok {
+				pos, at = pp, pa
+			}
+		}
+		if pos.Line == 0 {
+			pos = ref.Pos
+		}
+		val := ""
+		if p.Value != "" {
+			val = fmt.Sprintf(" (value %q)", p.Value)
+		}
+		probs.Add(pos, at, "%s%s", p.Reason, val)
 	}
 	return probs
 }

@@ -166,8 +166,8 @@ func (w *Worker) ValidatePipeline(ctx context.Context, name, manifest string) er
 	if err != nil {
 		return &InvalidError{Lines: []string{fmt.Sprintf("the manifest must declare one Pipeline called %q: %v", name, err)}}
 	}
-	if !m.Pipeline.TopicToTopic() {
-		return &InvalidError{Lines: []string{fmt.Sprintf("%s: pipeline %s: connector inputs and outputs are not run by workers yet: declare a Connector manifest that writes to (or reads from) a topic, and use the topic in the pipeline", m.Pos, name)}}
+	if !m.Pipeline.TopicToTopic() && w.cfg.Host == nil {
+		return &InvalidError{Lines: []string{fmt.Sprintf("%s: pipeline %s has connectors, and this worker has no plugin directory, so no plugin can run", m.Pos, name)}}
 	}
 	return nil
 }
@@ -183,12 +183,22 @@ func (w *Worker) Put(ctx context.Context, s *Spec) (created, changed bool, err e
 		if err != nil {
 			return false, false, err
 		}
+		if isBridgeName(s.Name) {
+			probs = append(probs, sdk.Problem{Field: "name", Value: s.Name, Reason: "names starting with " + BridgePrefix + " are the connectors of pipelines' connector inputs and outputs"})
+		}
 		if len(probs) > 0 {
 			return false, false, &InvalidError{Problems: probs}
 		}
 	case KindPipeline:
 		if err := w.ValidatePipeline(ctx, s.Name, s.Manifest); err != nil {
 			return false, false, err
+		}
+		// Bridge topics exist before the spec does, so the parts that
+		// start first find them.
+		if b := bridgeOf(s); b != nil {
+			if err := ensureBridgeTopics(ctx, w.prod, b.topics); err != nil {
+				return false, false, err
+			}
 		}
 	default:
 		return false, false, fmt.Errorf("unknown kind %q", s.Kind)

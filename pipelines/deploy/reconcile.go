@@ -21,12 +21,26 @@ type unitDef struct {
 	spec *Spec
 	task int
 	fp   string
+	// topics are bridge topics the unit needs (bridge.go).
+	topics []bridgeTopic
 }
 
-// unitsOf lists the units of s: one per connector task, one per pipeline.
+// unitsOf lists the units of s: one per connector task, one per pipeline
+// followed by the tasks of its connector input and outputs.
 func unitsOf(s *Spec) []unitDef {
 	if s.Kind == KindPipeline {
-		return []unitDef{{id: pipelineUnit(s.Name), spec: s, fp: s.fingerprint(0)}}
+		out := []unitDef{{id: pipelineUnit(s.Name), spec: s, fp: s.fingerprint(0)}}
+		if b := s.bridge; b != nil {
+			out[0].topics = b.topics
+			for _, c := range b.conns {
+				units := unitsOf(c)
+				for i := range units {
+					units[i].topics = b.topics
+				}
+				out = append(out, units...)
+			}
+		}
+		return out
 	}
 	cfg, _ := connect.Parse(s.Name, s.Config)
 	n := max(cfg.Tasks, 1)
@@ -136,8 +150,10 @@ func (w *Worker) startUnit(ctx context.Context, u unitDef) {
 	uctx, cancel := context.WithCancel(ctx)
 	r := &running{fp: u.fp, cancel: cancel, done: make(chan struct{})}
 	w.units[u.id] = r
-	if u.spec.Kind == KindPipeline {
-		w.reported[u.spec.Key()] = true // its records series, forgotten on delete
+	// Series forgotten on delete: a pipeline's records, the task states of
+	// its bridge connectors.
+	if u.spec.Kind == KindPipeline || isBridgeName(u.spec.Name) {
+		w.reported[u.spec.Key()] = true
 	}
 	w.log.Info("unit starting", "unit", u.id)
 	go func() {
@@ -166,6 +182,12 @@ func (w *Worker) runTask(ctx context.Context, u unitDef) error {
 		err := errors.New("this worker has no plugin host (no plugin directory)")
 		w.putStatus(u.id, connect.StateFailed, err.Error())
 		return err
+	}
+	if len(u.topics) > 0 {
+		if err := ensureBridgeTopics(ctx, w.prod, u.topics); err != nil {
+			w.putStatus(u.id, connect.StateFailed, err.Error())
+			return err
+		}
 	}
 	tc := connect.TaskConfig{
 		Connector: cfg, Task: u.task, Host: w.cfg.Host, Seeds: w.cfg.Seeds, ClientOpts: w.cfg.ClientOpts,
@@ -204,34 +226,47 @@ func (w *Worker) runPipeline(ctx context.Context, u unitDef) error {
 	if err != nil {
 		return fail(err)
 	}
+	// Connector input and outputs run as their own units; the runner reads
+	// and writes their bridge topics.
+	pipeline := topicToTopic(u.spec.Name, m.Pipeline)
 	var records runner.RecordCounter
-	if w.cfg.Metrics != nil {
-		records = newPipelineRecords(w.cfg.Metrics, u.spec.Name)
+	if w.cfg.Metrics != nil || w.pipeMetrics != nil {
+		records = newPipelineRecords(w.cfg.Metrics, w.pipeMetrics, u.spec.Name)
 	}
 	delay := 200 * time.Millisecond
 	for {
-		r, err := runner.New(runner.Config{
-			Name: u.spec.Name, Spec: m.Pipeline, Program: prog, Seeds: w.cfg.Seeds, ClientOpts: w.cfg.ClientOpts,
-			InstanceID: w.cfg.ID, Logger: w.log, SessionTimeout: w.cfg.SessionTimeout, Records: records,
-		})
-		if err != nil {
-			return fail(err)
-		}
-		w.putStatus(u.id, connect.StateRunning, "")
 		start := time.Now()
-		if r.Stateful() {
-			w.stores.set(u.spec.Name, r.StoreHandler())
-		}
-		err = r.Run(ctx)
-		w.stores.set(u.spec.Name, nil)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err == nil || errors.Is(err, runner.ErrStopped) {
-			if err == nil {
-				err = errors.New("pipeline runner returned")
+		err := ensureBridgeTopics(ctx, w.prod, u.topics)
+		if err == nil {
+			var r *runner.Runner
+			r, err = runner.New(runner.Config{
+				Name: u.spec.Name, Spec: pipeline, Program: prog, Seeds: w.cfg.Seeds, ClientOpts: w.cfg.ClientOpts,
+				InstanceID: w.cfg.ID, Logger: w.log, SessionTimeout: w.cfg.SessionTimeout, Records: records,
+			})
+			if err != nil {
+				return fail(err)
 			}
-			return fail(err)
+			w.putStatus(u.id, connect.StateRunning, "")
+			if r.Stateful() {
+				w.stores.set(u.spec.Name, r.StoreHandler())
+			}
+			if w.pipeMetrics != nil {
+				w.pipeMetrics.setRunning(u.spec.Name, r)
+			}
+			err = r.Run(ctx)
+			w.stores.set(u.spec.Name, nil)
+			if w.pipeMetrics != nil {
+				w.pipeMetrics.setRunning(u.spec.Name, nil)
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err == nil || errors.Is(err, runner.ErrStopped) {
+				if err == nil {
+					err = errors.New("pipeline runner returned")
+				}
+				return fail(err)
+			}
 		}
 		if time.Since(start) > time.Minute {
 			delay = 200 * time.Millisecond

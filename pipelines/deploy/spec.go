@@ -44,6 +44,10 @@ type Spec struct {
 	Restarts     int64         `json:"restarts,omitempty"`
 	TaskRestarts map[int]int64 `json:"task_restarts,omitempty"`
 	Updated      time.Time     `json:"updated"`
+
+	// bridge holds the connectors and topics of a pipeline's connector
+	// input and outputs (bridge.go), worked out once when the spec is read.
+	bridge *bridge
 }
 
 // Key is the spec's record key.

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-io/tributary/pipelines/connect"
@@ -34,6 +35,10 @@ type Config struct {
 	// Metrics, when set, gets connector and task states and pipeline
 	// record counts.
 	Metrics *pluginmetrics.Metrics
+	// Registerer, when set, gets the pipeline series this package declares
+	// (PipelineErrorsTotal, PipelineBatchLatency, PipelineConsumerLag),
+	// registered by Start and unregistered by Stop.
+	Registerer prometheus.Registerer
 	// SessionTimeout is the session timeout of the workers' group, of sink
 	// connector groups and of pipeline groups: how long a dead worker's
 	// units wait before they move. Default 10s.
@@ -94,6 +99,8 @@ type Worker struct {
 	reported map[string]bool
 	// stores serves the local state of running stateful pipelines.
 	stores storeHandlers
+	// pipeMetrics is set when cfg.Registerer is.
+	pipeMetrics *pipelineMetrics
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -113,8 +120,12 @@ func New(cfg Config) (*Worker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("worker config: %w", err)
 	}
+	var pm *pipelineMetrics
+	if cfg.Registerer != nil {
+		pm = newPipelineMetrics()
+	}
 	return &Worker{
-		cfg: cfg, log: cfg.Logger.With("worker", cfg.ID),
+		cfg: cfg, log: cfg.Logger.With("worker", cfg.ID), pipeMetrics: pm,
 		bal:   &balancer{self: memberMeta{ID: cfg.ID, URL: cfg.URL}},
 		specs: map[string]*Spec{}, statuses: map[string]Status{}, read: map[string]int64{},
 		applied: make(chan struct{}), wake: make(chan struct{}, 1), units: map[string]*running{},
@@ -133,12 +144,24 @@ func (w *Worker) opts(extra ...kgo.Opt) []kgo.Opt {
 // Start creates the internal topics when missing, joins the workers' group
 // and starts reading specs and statuses. ctx bounds start-up only.
 func (w *Worker) Start(ctx context.Context) error {
+	if w.pipeMetrics != nil {
+		for i, c := range w.pipeMetrics.collectors() {
+			if err := w.cfg.Registerer.Register(c); err != nil {
+				for _, done := range w.pipeMetrics.collectors()[:i] {
+					w.cfg.Registerer.Unregister(done)
+				}
+				return fmt.Errorf("register pipeline metrics: %w", err)
+			}
+		}
+	}
 	prod, err := kgo.NewClient(w.opts(kgo.ClientID("tributary-worker-"+w.cfg.ID), kgo.ProducerLinger(0))...)
 	if err != nil {
+		w.unregister()
 		return fmt.Errorf("worker producer: %w", err)
 	}
 	if err := EnsureTopics(ctx, prod); err != nil {
 		prod.Close()
+		w.unregister()
 		return err
 	}
 	group, err := kgo.NewClient(w.opts(
@@ -157,6 +180,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	)...)
 	if err != nil {
 		prod.Close()
+		w.unregister()
 		return fmt.Errorf("worker group client: %w", err)
 	}
 	status, err := kgo.NewClient(w.opts(
@@ -167,6 +191,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	if err != nil {
 		prod.Close()
 		group.Close()
+		w.unregister()
 		return fmt.Errorf("worker status client: %w", err)
 	}
 	w.prod, w.group, w.status = prod, group, status
@@ -196,8 +221,18 @@ func (w *Worker) Stop(ctx context.Context) error {
 	w.group.Close() // leaves the group, so the units move at once
 	w.status.Close()
 	w.prod.Close()
+	w.unregister()
 	w.log.Info("worker stopped")
 	return nil
+}
+
+// unregister removes the pipeline series from cfg.Registerer.
+func (w *Worker) unregister() {
+	if w.pipeMetrics != nil {
+		for _, c := range w.pipeMetrics.collectors() {
+			w.cfg.Registerer.Unregister(c)
+		}
+	}
 }
 
 func (w *Worker) poke() {
@@ -249,6 +284,9 @@ func (w *Worker) applySpec(r *kgo.Record) {
 	if err != nil || s.Key() != key {
 		w.log.Warn("ignoring a bad spec record", "key", key, "offset", r.Offset, "error", err)
 		return
+	}
+	if s.Kind == KindPipeline {
+		s.bridge = bridgeOf(s)
 	}
 	w.specs[key] = s
 }

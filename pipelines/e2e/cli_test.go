@@ -196,7 +196,7 @@ spec:
 
 	conn := writeFile(t, "conn.yaml", "apiVersion: tributary.io/v1\nkind: Pipeline\nmetadata: {name: c}\nspec:\n  input: {connector: {plugin: file, config: {paths: /tmp/x.log}}}\n  outputs: [{topic: b}]\n")
 	_, stderr, code := runCLI(t, "pipeline", "run", "-f", conn, "--bootstrap", addr)
-	if code != 1 || !strings.Contains(stderr, "connector inputs and outputs are not supported yet") {
+	if code != 1 || !strings.Contains(stderr, "connector inputs and outputs run on workers (deploy the pipeline with tributary apply)") {
 		t.Fatalf("connector pipeline: exit %d, stderr %q", code, stderr)
 	}
 	_, stderr, code = runCLI(t, "pipeline", "run", "-f", writeFile(t, "bad.yaml", "kind: Nope\n"), "--bootstrap", addr)

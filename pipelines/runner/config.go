@@ -15,9 +15,10 @@ import (
 )
 
 // ErrConnectorsNotSupported is returned for a pipeline whose input or an
-// output is a connector: those run on workers, which come with the worker
-// runtime, not in this runner.
-var ErrConnectorsNotSupported = errors.New("runner: connector inputs and outputs are not supported yet (they need the worker runtime); use topics")
+// output is a connector: workers (package deploy) run those connectors
+// next to the runner, which they hand the pipeline with bridge topics in
+// their place.
+var ErrConnectorsNotSupported = errors.New("runner: connector inputs and outputs run on workers (deploy the pipeline with tributary apply); the runner reads and writes topics only")
 
 // Config configures a Runner.
 type Config struct {
@@ -66,6 +67,13 @@ type Config struct {
 // batch (not per record), from every consumer of the runner at once.
 type RecordCounter interface {
 	AddRecords(in, out, filtered, errors, deadLettered uint64)
+}
+
+// BatchObserver is what a RecordCounter may also be: it then gets the
+// latency of every committed batch, from the poll that returned it to its
+// commit (topic-to-topic pipelines without stateful steps).
+type BatchObserver interface {
+	ObserveBatch(latency time.Duration)
 }
 
 // EnsureDefaults fills every zero field with its default.

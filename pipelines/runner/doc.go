@@ -29,7 +29,8 @@
 // one transaction per CommitInterval. StoreHandler serves its local state.
 //
 // Connector inputs and outputs are rejected (ErrConnectorsNotSupported):
-// they run on workers, which come with the worker runtime.
+// workers run them as connectors writing to and reading from bridge topics,
+// and give the runner the pipeline with those topics in their place.
 //
 // runner talks to the broker only through the Kafka protocol.
 package runner

@@ -173,7 +173,7 @@ func TestConfigValidate(t *testing.T) {
 		want []string
 	}{
 		{"valid", Config{Name: "logs", Spec: p, Program: prog, Seeds: []string{"127.0.0.1:9092"}}, nil},
-		{"connector input", Config{Name: "c", Spec: cp, Program: cprog, Seeds: []string{"x"}}, []string{"connector inputs and outputs are not supported yet"}},
+		{"connector input", Config{Name: "c", Spec: cp, Program: cprog, Seeds: []string{"x"}}, []string{"connector inputs and outputs run on workers"}},
 		{"empty", Config{MaxPollRecords: -1, SessionTimeout: -time.Second, InstanceID: "a b"},
 			[]string{"Name is empty", "Spec and Program are required", `InstanceID "a b"`, "Seeds is empty", "MaxPollRecords = -1", "SessionTimeout = -1s"}},
 	}

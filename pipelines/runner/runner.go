@@ -106,6 +106,9 @@ func (r *Runner) committed(b batchCounts, latency time.Duration) {
 	r.stats.commit(b, latency)
 	if r.cfg.Records != nil {
 		r.cfg.Records.AddRecords(b.in, b.out, b.filtered, b.errors, b.deadLettered)
+		if o, ok := r.cfg.Records.(BatchObserver); ok {
+			o.ObserveBatch(latency)
+		}
 	}
 }
 

@@ -162,6 +162,31 @@ func TestApplyConnectorAndPipeline(t *testing.T) {
 	if recs["dead_lettered"] != 0 {
 		t.Fatalf("pipeline records %v: want none dead-lettered", recs)
 	}
+	// Errors, batch latency and consumer lag: a line that is not JSON fails
+	// to parse, counts as an error and is dead-lettered with the error in
+	// its headers; the pipeline goes on.
+	const series = `{pipeline="slow-and-failed"}`
+	m := scrape(t, n, "tributary_pipeline_")
+	// raw-logs is written in transactions by the source connector: the
+	// commit marker after the last line is the one record of lag left.
+	if lag, ok := m["tributary_pipeline_consumer_lag"+series]; !ok || lag > 1 {
+		t.Errorf("consumer lag %v (exposed %v), want at most the commit marker once every line is read", lag, ok)
+	}
+	if m["tributary_pipeline_batch_latency_seconds_count"+series] < 1 || m["tributary_pipeline_batch_latency_seconds_sum"+series] <= 0 {
+		t.Errorf("batch latency series: %v", m)
+	}
+	if v, ok := m["tributary_pipeline_errors_total"+series]; !ok || v != 0 {
+		t.Errorf("errors %v (exposed %v), want 0", v, ok)
+	}
+	appendLines(t, logFile, "panic: not json")
+	waitFor(t, 30*time.Second, "the bad line counted as an error and dead-lettered", func() bool {
+		m := scrape(t, n, "tributary_pipeline_")
+		return m["tributary_pipeline_errors_total"+series] == 1 && m[`tributary_pipeline_records_total{outcome="dead_lettered",pipeline="slow-and-failed"}`] == 1
+	})
+	dlq := readAllRecords(t, n.kafka, "logs-dlq")
+	if len(dlq) != 1 || string(dlq[0].Value) != "panic: not json" || !strings.Contains(header(dlq[0], "tributary.error"), "parse") {
+		t.Fatalf("dead letters: %d records %v", len(dlq), dlq)
+	}
 	waitFor(t, 10*time.Second, "connector app-logs running in /metrics", func() bool {
 		return connectorState(t, n, "app-logs") == "running"
 	})
@@ -189,7 +214,7 @@ func TestApplyConnectorAndPipeline(t *testing.T) {
 	}
 	appendLines(t, logFile, logLine("error", "after-delete", 1))
 	waitFor(t, 30*time.Second, "the line written after the delete in raw-logs", func() bool {
-		return len(readAll(t, n.kafka, "raw-logs")) == 8
+		return len(readAll(t, n.kafka, "raw-logs")) == 9
 	})
 	time.Sleep(time.Second) // give a wrongly running pipeline the time to show itself
 	waitValues(t, n, "log-errors", []string{`{"level":"error","msg":"e1"}`, `{"level":"error","msg":"e2"}`})

@@ -136,6 +136,26 @@ type taskStatus struct {
 // stable offsets and returns the values in order per partition.
 func readAll(t *testing.T, seeds, topic string) [][]byte {
 	t.Helper()
+	var out [][]byte
+	for _, r := range readAllRecords(t, seeds, topic) {
+		out = append(out, r.Value)
+	}
+	return out
+}
+
+// header returns the value of r's header called key.
+func header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// readAllRecords is readAll returning the records.
+func readAllRecords(t *testing.T, seeds, topic string) []*kgo.Record {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds))
@@ -162,7 +182,7 @@ func readAll(t *testing.T, seeds, topic string) [][]byte {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	var out [][]byte
+	var out []*kgo.Record
 	for len(want) > 0 {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -171,7 +191,7 @@ func readAll(t *testing.T, seeds, topic string) [][]byte {
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
 			for _, r := range p.Records {
 				if !r.Attrs.IsControl() {
-					out = append(out, r.Value)
+					out = append(out, r)
 				}
 				if r.Offset+1 >= want[p.Partition] {
 					delete(want, p.Partition)
