@@ -27,10 +27,11 @@ import (
 // topics with messages, a consumer group with lag, a connector and a
 // pipeline.
 type consoleFixture struct {
-	node  *Node
-	base  string // http://host:port
-	kafka string
-	start time.Time // before the first message was produced
+	node      *Node
+	base      string // http://host:port
+	kafka     string
+	start     time.Time // before the first message was produced
+	pluginDir string
 }
 
 const (
@@ -79,7 +80,7 @@ func startConsoleFixture(t *testing.T) *consoleFixture {
 		}
 	})
 	f := &consoleFixture{node: n, base: "http://" + n.HTTPAddr().String(), kafka: dialable(n.KafkaAddrs()[0]),
-		start: time.Now().Add(-time.Second)}
+		start: time.Now().Add(-time.Second), pluginDir: plugins}
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(f.kafka), kgo.DefaultProduceTopic(fixTopic))
 	if err != nil {
@@ -331,6 +332,7 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	t.Run("worker-metrics", func(t *testing.T) { testWorkerMetrics(t, f) })
 	t.Run("chromium-pause-resume", func(t *testing.T) { testPauseResumeButtons(t, f) })
 
 	t.Run("lag-over-time", func(t *testing.T) {

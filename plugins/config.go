@@ -52,6 +52,13 @@ type Config struct {
 	MinBatch, MaxBatch int
 	// LogLevel is passed to plugins as their log level. Default info.
 	LogLevel slog.Level
+	// OnFailure, when set, is called with the plugin's name each time a
+	// plugin process failed and was torn down (it crashed, missed its
+	// heartbeats, a call failed, or it would not start): the instance's next
+	// call, or the caller's next instance, starts it again. Metrics count
+	// these as restarts. It runs under the instance's lock and must not
+	// block.
+	OnFailure func(plugin string)
 }
 
 // grpcOverhead is the room above MaxMessageBytes in the gRPC message limit,

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -343,7 +344,14 @@ func TestPluginExitsWithHost(t *testing.T) {
 }
 
 func TestCrashedSourceResumesFromCommitted(t *testing.T) {
-	reg := echoRegistry(t, testConfig(t, ""))
+	cfg := testConfig(t, "")
+	var hooked atomic.Int64 // OnFailure calls for echo (the metrics hook)
+	cfg.OnFailure = func(plugin string) {
+		if plugin == "echo" {
+			hooked.Add(1)
+		}
+	}
+	reg := echoRegistry(t, cfg)
 	ctx := context.Background()
 	src := openSource(t, reg, "echo", map[string]string{}, nil)
 	// The loop of a connector task: read a batch, "store" it, commit it. A
@@ -391,8 +399,8 @@ func TestCrashedSourceResumesFromCommitted(t *testing.T) {
 			t.Fatalf("committed record %d is rec-%d: lost or duplicated records around it", i, n)
 		}
 	}
-	if st := src.Stats(); kills != 3 || failures < 3 || st.Restarts < 3 {
-		t.Fatalf("kills %d, failures seen %d, restarts %d", kills, failures, st.Restarts)
+	if st := src.Stats(); kills != 3 || failures < 3 || st.Restarts < 3 || hooked.Load() < int64(kills) || hooked.Load() > int64(failures) {
+		t.Fatalf("kills %d, failures seen %d, restarts %d, OnFailure calls %d (want between kills and failures)", kills, failures, st.Restarts, hooked.Load())
 	}
 }
 

@@ -82,6 +82,9 @@ func (s *supervisor) failed(err error) error {
 	d := s.cfg.Backoff.Delay(s.attempts)
 	s.retryAt = s.cfg.Clock.Now().Add(d)
 	s.log.Warn("plugin failed; restarting after backoff", "attempt", s.attempts, "backoff", d, "error", err)
+	if s.cfg.OnFailure != nil {
+		s.cfg.OnFailure(s.m.Name)
+	}
 	return fmt.Errorf("%w: %w", ErrPluginFailed, err)
 }
 
