@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -44,16 +42,8 @@ func brokerConnector(b *testing.B, srv *pgtest.Server, db, topic string, extra m
 	}
 	cfg := sourceConfig(srv, db, extra)
 	cfg["plugin"], cfg["type"], cfg["topic"] = "postgres", "source", "pg.unused"
-	body, _ := json.Marshal(map[string]any{"name": "cdc", "config": cfg})
 	created := time.Now()
-	resp, err := http.Post("http://"+n.api+"/connectors", "application/json", bytes.NewReader(body))
-	if err != nil {
-		b.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		b.Fatalf("create connector: %s", resp.Status)
-	}
+	createConnector(b, n.api, "cdc", cfg)
 	return &brokerCDC{node: n, cl: cl, slot: cfg["slot.name"], created: created}
 }
 

@@ -84,15 +84,7 @@ func TestThroughTheBroker(t *testing.T) {
 	defer w.Stop()
 	cfg := sourceConfig(srv, db, map[string]string{"snapshot.fetch.size": "500", "heartbeat.interval": "500ms", "status.interval": "200ms"})
 	cfg["plugin"], cfg["type"], cfg["topic"] = "postgres", "source", "pg.unused"
-	body, _ := json.Marshal(map[string]any{"name": "cdc", "config": cfg})
-	resp, err := http.Post("http://"+n.api+"/connectors", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create connector: %s", resp.Status)
-	}
+	createConnector(t, n.api, "cdc", cfg)
 
 	// A snapshot kill is due once row snapshot rows (row in the first half
 	// of the table) are readable, or the stream began; a stream kill, at
@@ -208,6 +200,21 @@ func TestThroughTheBroker(t *testing.T) {
 	t.Logf("%d node kills, %d plugin kills (%d during the snapshot) in %v; events %v, %d tombstones; slot confirmed %d -> %d",
 		nodes, pluginsKilled, snapshot, time.Since(start).Round(time.Millisecond), c.Counts, c.Tombstones,
 		firstConfirmed, confirmedLSN(t, admin, cfg["slot.name"]))
+}
+
+// createConnector creates connector name with cfg through the REST API at
+// api.
+func createConnector(t testing.TB, api, name string, cfg map[string]string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"name": name, "config": cfg})
+	resp, err := http.Post("http://"+api+"/connectors", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create connector %s: %s", name, resp.Status)
+	}
 }
 
 func waitUntil(t testing.TB, limit time.Duration, what string, cond func() bool) {
