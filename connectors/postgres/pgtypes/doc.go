@@ -27,6 +27,8 @@
 // DateStyle=ISO, IntervalStyle=iso_8601, TimeZone=UTC, bytea_output=hex,
 // extra_float_digits=3. Infinite and BC dates and timestamps keep
 // PostgreSQL's spelling ("infinity", "0044-03-15 BC"), which ISO-8601 lacks.
+// A json or jsonb value that is the JSON null (including an element of a
+// jsonb array) maps to null like SQL NULL, and is written back as SQL NULL.
 //
 // ToText is the inverse for writing: it turns a JSON value into text the
 // server parses as the column's type, so a value read from one database and
