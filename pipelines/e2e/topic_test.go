@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-io/tributary/pipelines"
@@ -249,5 +251,71 @@ func TestRunRefusesMissingTopics(t *testing.T) {
 	err = r.Run(ctx)
 	if err == nil || !strings.Contains(err.Error(), "topics [e2e-nums e2e-doubled e2e-dlq] do not exist") {
 		t.Fatalf("Run = %v, want the missing topics named", err)
+	}
+}
+
+const stoppingPipeline = `apiVersion: tributary.io/v1
+kind: Pipeline
+metadata: {name: stopping-e2e}
+spec:
+  input: {topics: [e2e-stop-in]}
+  processors:
+    - map: {value: '{"n": value.n, "double": value.n * 2}'}
+  outputs: [{topic: e2e-stop-out}]
+`
+
+// TestStopOnError: with the default onError (stop), a record whose
+// expression fails stops the pipeline with ErrStopped naming the record;
+// nothing of its batch is committed (exactly-once), and a restart stops at
+// the same record again: the records before it are in the output once, the
+// ones after it are not processed.
+func TestStopOnError(t *testing.T) {
+	addr := startBroker(t)
+	createTopics(t, addr, 1, "e2e-stop-in", "e2e-stop-out")
+	var recs []*kgo.Record
+	for i := range 60 {
+		v := fmt.Sprintf(`{"n": %d}`, i)
+		if i == 45 {
+			v = `{"n": "forty-five"}`
+		}
+		recs = append(recs, &kgo.Record{Topic: "e2e-stop-in", Value: []byte(v)})
+	}
+	produce(t, addr, recs)
+	cfg := load(t, addr, stoppingPipeline, "stopping-e2e")
+	cfg.MaxPollRecords = 10
+	adm := kadm.NewClient(newClient(t, addr))
+	committed := func() int64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		offs, err := adm.FetchOffsets(ctx, runner.Group("stopping-e2e"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := offs.Lookup("e2e-stop-in", 0)
+		return o.At
+	}
+	for run := range 2 {
+		r, err := runner.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err = r.Run(ctx)
+		cancel()
+		if !errors.Is(err, runner.ErrStopped) || !strings.Contains(err.Error(), "record e2e-stop-in[0]@45") {
+			t.Fatalf("run %d: Run = %v, want ErrStopped at e2e-stop-in[0]@45", run+1, err)
+		}
+		if at := committed(); at > 45 || at < 40 {
+			t.Fatalf("run %d: committed offset %d, want the start of the failing batch (40..45)", run+1, at)
+		}
+	}
+	out := drain(t, addr, "e2e-stop-out", false)
+	if len(out) != int(committed()) {
+		t.Fatalf("output holds %d records, want the %d committed before the failing record", len(out), committed())
+	}
+	for i, r := range out {
+		if want := fmt.Sprintf(`{"double":%d,"n":%d}`, 2*i, i); string(r.Value) != want {
+			t.Fatalf("output %d = %s, want %s (each record before the failure once, in order)", i, r.Value, want)
+		}
 	}
 }
