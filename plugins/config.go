@@ -56,8 +56,8 @@ type Config struct {
 	// plugin process failed and was torn down (it crashed, missed its
 	// heartbeats, a call failed, or it would not start): the instance's next
 	// call, or the caller's next instance, starts it again. Metrics count
-	// these as restarts. It runs under the instance's lock and must not
-	// block.
+	// these as restarts. A call its caller cancelled is not counted. It
+	// runs under the instance's lock and must not block.
 	OnFailure func(plugin string)
 }
 

@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/tributary-io/tributary/plugins/pluginpb"
 	"github.com/tributary-io/tributary/sdk"
 )
@@ -82,7 +85,7 @@ func (s *supervisor) failed(err error) error {
 	d := s.cfg.Backoff.Delay(s.attempts)
 	s.retryAt = s.cfg.Clock.Now().Add(d)
 	s.log.Warn("plugin failed; restarting after backoff", "attempt", s.attempts, "backoff", d, "error", err)
-	if s.cfg.OnFailure != nil {
+	if s.cfg.OnFailure != nil && !canceled(err) {
 		s.cfg.OnFailure(s.m.Name)
 	}
 	return fmt.Errorf("%w: %w", ErrPluginFailed, err)
@@ -143,4 +146,15 @@ func openResult(resp *pluginpb.OpenResponse, err error) (uint64, error) {
 		return 0, &sdk.ValidationError{Problems: sdk.ProblemsFromProto(resp.Problems)}
 	}
 	return resp.Instance, nil
+}
+
+// canceled reports a call that failed because its caller gave up (a task
+// stopping, paused or deleted), which says nothing about the plugin's
+// health: metrics do not count it as a failure.
+func canceled(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return true
+	}
+	st, ok := status.FromError(err)
+	return ok && st.Code() == codes.Canceled
 }
