@@ -163,6 +163,8 @@ func TestSpecCheck(t *testing.T) {
 		want  string
 	}{
 		{"bad name", Field{Name: "Poll Interval", Type: String, Description: "d"}, "name must be"},
+		{"reserved name", Field{Name: "name", Type: String, Description: "d"}, "reserved for the connector runtime"},
+		{"reserved errors key", Field{Name: "errors.log", Type: Bool, Description: "d"}, "reserved for the connector runtime"},
 		{"no type", Field{Name: "a", Description: "d"}, "unknown type"},
 		{"no description", Field{Name: "a", Type: String}, "no description"},
 		{"required with default", Field{Name: "a", Type: String, Required: true, Default: "x", Description: "d"}, "cannot have a default"},

@@ -54,7 +54,21 @@ func Problems(err error) []Problem {
 
 var fieldNameRE = regexp.MustCompile(`^[a-z][a-z0-9]*([._-][a-z0-9]+)*$`)
 
+// ReservedField reports whether name is a connector configuration key the
+// connector runtime consumes itself (pipelines/connect: name, plugin, type,
+// topic, topics, tasks.max, batch.max.records and every errors.* key). The
+// runtime never passes such a key to the plugin, so a plugin field of that
+// name could never be set; Check refuses it.
+func ReservedField(name string) bool {
+	switch name {
+	case "name", "plugin", "type", "topic", "topics", "tasks.max", "batch.max.records":
+		return true
+	}
+	return strings.HasPrefix(name, "errors.")
+}
+
 // Check reports every mistake in the spec itself: bad or duplicate names,
+// names reserved for the connector runtime (ReservedField),
 // unknown types, missing descriptions, required fields with defaults,
 // defaults that do not validate, enums on types that cannot have them and
 // inverted bounds. The sdktest conformance suite and Serve run it.
@@ -74,6 +88,9 @@ func (s ConfigSpec) Check() error {
 		}
 		if seen[f.Name] {
 			bad("declared twice")
+		}
+		if ReservedField(f.Name) {
+			bad("the name is reserved for the connector runtime, which never passes it to the plugin: prefix it, as in source.%s", f.Name)
 		}
 		seen[f.Name] = true
 		if f.Type < String || f.Type > Bytes {

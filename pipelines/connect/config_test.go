@@ -84,3 +84,14 @@ func TestValidateListsRuntimeAndPluginProblems(t *testing.T) {
 		t.Fatalf("unknown plugin: %v", probs)
 	}
 }
+
+// TestRuntimeKeysAreReservedInSDK: every key the runtime keeps from the
+// plugin is one the SDK refuses as a plugin field, so no plugin declares a
+// field it could never receive.
+func TestRuntimeKeysAreReservedInSDK(t *testing.T) {
+	for _, k := range append([]string{"name"}, runtimeKeys...) {
+		if !sdk.ReservedField(k) {
+			t.Errorf("runtime key %q is not sdk.ReservedField", k)
+		}
+	}
+}
