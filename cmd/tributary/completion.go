@@ -157,7 +157,8 @@ func helpFlags(help string) []string {
 	return out
 }
 
-// helpActions lists the actions under "Actions:" in a command's help.
+// helpActions lists the actions under "Actions:" (or perf's "Modes:") in a
+// command's help.
 func helpActions(help string) []string {
 	var out []string
 	in := false
@@ -165,7 +166,7 @@ func helpActions(help string) []string {
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case strings.HasPrefix(line, "Actions:"):
+		case strings.HasPrefix(line, "Actions:"), strings.HasPrefix(line, "Modes:"):
 			in = true
 		case in && strings.HasPrefix(line, "  "):
 			if f := strings.Fields(line); len(f) > 0 {

@@ -72,13 +72,15 @@ func TestCLICompletionNames(t *testing.T) {
 		{[]string{"consume", "--bootstrap", b, "--group", ""}, "billing"},
 		{[]string{"group", "describe", "--bootstrap", b, "bi"}, "billing"},
 		{[]string{"group", "reset-offsets", "billing", "--bootstrap", b, "--topic", "o"}, "orders"},
+		{[]string{"perf", "e"}, "end-to-end"}, // perf's modes, from its "Modes:" help
+		{[]string{"perf", "produce", "--record-s"}, "--record-size"},
 	} {
 		if got := complete(tc.words...); got != tc.want {
 			t.Errorf("completing %q: got %q, want %q", tc.words, got, tc.want)
 		}
 	}
 	// TRIBUTARY_BOOTSTRAP is the default, as for every client command.
-	r := runProgramEnv(t, []string{"TRIBUTARY_BOOTSTRAP=" + b}, binPath, "__complete", "topic", "describe", "pay")
+	r := runProgramEnvIn(t, []string{"TRIBUTARY_BOOTSTRAP=" + b}, strings.NewReader(""), binPath, "__complete", "topic", "describe", "pay")
 	if strings.TrimSpace(r.stdout) != "payments" {
 		t.Errorf("completion with TRIBUTARY_BOOTSTRAP: %q", r.stdout)
 	}
@@ -90,21 +92,4 @@ func TestCLICompletionNames(t *testing.T) {
 	if d := time.Since(start); d > 2*completeBudget+2*time.Second {
 		t.Errorf("completing against an unreachable broker took %s", d)
 	}
-}
-
-// runProgramEnv runs name with extra environment entries.
-func runProgramEnv(t *testing.T, env []string, name string, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(cmd.Environ(), env...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
 }

@@ -76,8 +76,8 @@ func apiSimple(method, path, done string) func(context.Context, *cli, []string) 
 		if _, err := f.client().do(ctx, method, fmt.Sprintf(path, url.PathEscape(rest[0])), nil, nil); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "%s %s\n", rest[0], done)
-		return nil
+		kind, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "s/") // "/connectors/%s..." -> connector
+		return reportDone(c, f.output, kind, rest[0], done, rest[0]+" "+done)
 	}
 }
 
@@ -137,8 +137,7 @@ func connectorCreate(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return withProblems(c, err)
 	}
-	fmt.Fprintf(c.stdout, "connector %s created\n", rest[0])
-	return nil
+	return reportDone(c, f.output, "connector", rest[0], "created", "connector "+rest[0]+" created")
 }
 
 // connectorUpdate replaces a connector's whole configuration, as Kafka
@@ -162,11 +161,9 @@ func connectorUpdate(ctx context.Context, c *cli, args []string) error {
 		return withProblems(c, err)
 	}
 	if info.Changed != nil && !*info.Changed {
-		fmt.Fprintf(c.stdout, "connector %s unchanged\n", rest[0])
-		return nil
+		return reportDone(c, f.output, "connector", rest[0], "unchanged", "connector "+rest[0]+" unchanged")
 	}
-	fmt.Fprintf(c.stdout, "connector %s updated\n", rest[0])
-	return nil
+	return reportDone(c, f.output, "connector", rest[0], "updated", "connector "+rest[0]+" updated")
 }
 
 // withProblems prints every problem of an invalid configuration.
@@ -248,8 +245,7 @@ func connectorRestart(ctx context.Context, c *cli, args []string) error {
 	if _, err := f.client().do(ctx, "POST", path, nil, nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "%s restarted\n", rest[0])
-	return nil
+	return reportDone(c, f.output, "connector", rest[0], "restarted", rest[0]+" restarted")
 }
 
 func connectorPlugins(ctx context.Context, c *cli, args []string) error {

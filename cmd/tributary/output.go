@@ -106,3 +106,21 @@ func joinInts(xs []int32) string {
 }
 
 func itoa[T ~int | ~int16 | ~int32 | ~int64](v T) string { return strconv.FormatInt(int64(v), 10) }
+
+// actionResult is what a command that changes one object prints with
+// --output json or yaml: which object and what happened to it.
+type actionResult struct {
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	Result string `json:"result"`
+}
+
+// reportDone tells what an action did to kind/name: the sentence text on a
+// table output, an actionResult otherwise.
+func reportDone(c *cli, format, kind, name, result, text string) error {
+	if format == outputTable || format == "" {
+		_, err := fmt.Fprintln(c.stdout, text)
+		return err
+	}
+	return writeStructured(c.stdout, format, actionResult{Kind: kind, Name: name, Result: result})
+}
