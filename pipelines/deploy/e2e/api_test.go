@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TestConnectorAPIAndCLI walks a file source connector through every
@@ -146,6 +150,47 @@ func TestConnectorAPIAndCLI(t *testing.T) {
 	waitState("running")
 	allIn("the first 50 lines")
 
+	// Where it lives: the config in __tributary_configs, the task's state in
+	// __tributary_status, its source position in __tributary_offsets, all
+	// three compacted.
+	latest := func(topic, key string) string {
+		v := ""
+		for _, r := range readAllRecords(t, n.kafka, topic) {
+			if string(r.Key) == key {
+				v = string(r.Value)
+			}
+		}
+		return v
+	}
+	if v := latest("__tributary_configs", "connector/tail"); !strings.Contains(v, `"poll.interval"`) || !strings.Contains(v, "lines") {
+		t.Fatalf("__tributary_configs record of the connector: %q", v)
+	}
+	if v := latest("__tributary_status", "connector/tail/0"); !strings.Contains(v, "running") {
+		t.Fatalf("__tributary_status record of task 0: %q", v)
+	}
+	if v := latest("__tributary_offsets", "tail-0"); !strings.Contains(v, `"position"`) {
+		t.Fatalf("__tributary_offsets record of task 0: %q", v)
+	}
+	described, err := kadm.NewClient(client(t, n.kafka)).DescribeTopicConfigs(context.Background(),
+		"__tributary_configs", "__tributary_status", "__tributary_offsets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(described) != 3 {
+		t.Fatalf("described %d internal topics, want 3", len(described))
+	}
+	for _, rc := range described {
+		policy := ""
+		for _, c := range rc.Configs {
+			if c.Key == "cleanup.policy" {
+				policy = c.MaybeValue()
+			}
+		}
+		if rc.Err != nil || policy != "compact" {
+			t.Errorf("%s: cleanup.policy %q (%v), want compact", rc.Name, policy, rc.Err)
+		}
+	}
+
 	// Reading: list, info, config, tasks, task status.
 	var names []string
 	if n.call(t, "GET", "/connectors", nil, &names); !slices.Equal(names, []string{"tail"}) {
@@ -195,6 +240,9 @@ func TestConnectorAPIAndCLI(t *testing.T) {
 	// Pause stops the task and its plugin; resume carries on where it was.
 	cli("connector", "pause", "tail")
 	waitState("paused")
+	if v := latest("__tributary_status", "connector/tail/0"); !strings.Contains(v, "paused") {
+		t.Fatalf("__tributary_status record of the paused task: %q", v)
+	}
 	waitFor(t, 30*time.Second, "the paused connector's plugin to exit", func() bool { return len(pluginPIDs()) == 0 })
 	appendLines(30)
 	cli("connector", "resume", "tail")
@@ -249,4 +297,14 @@ func TestConnectorAPIAndCLI(t *testing.T) {
 	if n.call(t, "GET", "/connectors", nil, &names); len(names) != 0 {
 		t.Fatalf("connectors after delete: %v", names)
 	}
+}
+
+func client(t *testing.T, seeds string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
 }
