@@ -24,7 +24,6 @@ var errorCodes = []struct {
 	// COORDINATOR_NOT_AVAILABLE, and the fencing must win.
 	{txn.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
 	{txn.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
-	{txn.ErrUnknownProducerID, kerr.UnknownProducerID},
 	{txn.ErrProducerFenced, kerr.ProducerFenced},
 	{txn.ErrTransactionCoordinatorFenced, kerr.TransactionCoordinatorFenced},
 	{txn.ErrInvalidProducerIDMapping, kerr.InvalidProducerIDMapping},

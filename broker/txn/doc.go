@@ -12,10 +12,11 @@
 //     epoch, the last five batches (sequence range and offsets) and the open
 //     transaction's first offset; plus the index of aborted transactions. Before
 //     an append, Check refuses stale epochs (INVALID_PRODUCER_EPOCH), sequence
-//     gaps (OUT_OF_ORDER_SEQUENCE_NUMBER), batches from a producer it has no
-//     sequence for that do not start at 0 (UNKNOWN_PRODUCER_ID) and control
-//     batches from clients, and recognises a retried batch, which is answered with
-//     its original offsets and not written again. After the append, Appended
+//     gaps and new epochs not starting at 0 (OUT_OF_ORDER_SEQUENCE_NUMBER) and
+//     control batches from clients, accepts any sequence from a producer it has
+//     no state for (as Kafka 2.8+ does; it never answers UNKNOWN_PRODUCER_ID),
+//     and recognises a retried batch, which is answered with its original
+//     offsets and not written again. After the append, Appended
 //     records the batches. The caller holds one lock across Check, the log append
 //     and Appended, so the state always matches the log (replication.Partition
 //     does). The state is rebuilt on open from the newest <offset>.snapshot file

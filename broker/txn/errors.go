@@ -12,9 +12,6 @@ var (
 	// ErrInvalidProducerEpoch: a batch carries an epoch older than the partition's
 	// (a zombie producer after a fence, or a timed-out transaction).
 	ErrInvalidProducerEpoch = errors.New("txn: producer epoch is older than the current one") // INVALID_PRODUCER_EPOCH
-	// ErrUnknownProducerID: the partition holds no sequence for the producer (its
-	// state expired or was never written) and the batch does not start at 0.
-	ErrUnknownProducerID = errors.New("txn: no state for the producer id") // UNKNOWN_PRODUCER_ID
 	// ErrProducerFenced: a newer epoch of the transactional id exists.
 	ErrProducerFenced = errors.New("txn: producer fenced by a newer epoch") // PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before it existed)
 	// ErrInvalidProducerIDMapping: the producer id is not the one of the transactional id.

@@ -174,8 +174,8 @@ func (s *PartitionState) Appended(batches []byte, info log.AppendInfo) {
 // applyLocked updates the state with batches that are in the log. ts is the
 // LastTimestamp of the producers they touch: the append time, or the time of
 // the rebuild (the batch timestamps are the producers' clocks, and expiring a
-// live producer on restart because its clock is behind would fail its next
-// write with UNKNOWN_PRODUCER_ID).
+// live producer on restart because its clock is behind would lose its
+// duplicate detection).
 func (s *PartitionState) applyLocked(batches []byte, ts int64) error {
 	for rest := batches; len(rest) > 0; {
 		batch, r, h, err := record.Next(rest)

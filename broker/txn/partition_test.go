@@ -70,13 +70,15 @@ func TestIdempotentAppends(t *testing.T) {
 			{b(1, 1, 0, 1), true, 2, nil},
 			{b(1, 0, 2, 1), true, 0, ErrInvalidProducerEpoch},
 		}},
-		{"unknown producer must start at 0", []step{
-			{b(7, 0, 5, 1), true, 0, ErrUnknownProducerID},
-			{b(7, 0, 0, 1), true, 0, nil},
+		{"a producer without state here may start at any sequence", []step{
+			{b(7, 0, 5, 1), true, 0, nil},
+			{b(7, 0, 5, 1), true, 0, nil}, // its retry is a duplicate
+			{b(7, 0, 7, 1), true, 0, ErrOutOfOrderSequence},
+			{b(7, 0, 6, 1), true, 1, nil},
 		}},
-		{"sequence unknown after a marker", []step{
+		{"after a marker alone the sequence starts at 0", []step{
 			{markerBatch(t, 3, 2, false), false, 0, nil},
-			{b(3, 2, 4, 1), true, 0, ErrUnknownProducerID},
+			{b(3, 2, 4, 1), true, 0, ErrOutOfOrderSequence},
 			{b(3, 2, 0, 1), true, 1, nil},
 		}},
 		{"sequences wrap", []step{
@@ -363,13 +365,15 @@ func TestProducerExpiration(t *testing.T) {
 	if _, ok := p.state.Producer(2); !ok {
 		t.Fatal("producer 2 with an open transaction expired")
 	}
-	if _, err := p.append(dataBatch(t, batchSpec{pid: 1, epoch: 0, seq: 5, n: 1}), true); !errors.Is(err, ErrUnknownProducerID) {
-		t.Fatalf("write of an expired producer: %v, want UNKNOWN_PRODUCER_ID", err)
-	}
 	// Expired producers are not brought back by a restart either.
 	p = p.reopen(true)
 	if _, ok := p.state.Producer(1); ok {
 		t.Fatal("expired producer back after reopen")
+	}
+	// The expired producer carries on where it was: accepted, and known again.
+	p.mustAppend(dataBatch(t, batchSpec{pid: 1, epoch: 0, seq: 5, n: 1}), true)
+	if got, ok := p.state.Producer(1); !ok || got.LastSeq() != 5 {
+		t.Fatalf("producer 1 after its next write: %+v %v, want last sequence 5", got, ok)
 	}
 }
 

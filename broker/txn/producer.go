@@ -195,20 +195,21 @@ func validate(p *Producer, b batchInfo, fromClient bool) (*BatchMeta, error) {
 		}
 	}
 	switch {
-	case p == nil || h.ProducerEpoch != p.Epoch:
-		// A new producer, or a new epoch of a known one: sequences start at 0.
+	case p == nil:
+		// No state: a new producer, or one this partition forgot (idle past
+		// producer.id.expiration.ms, or its records deleted). Any sequence is
+		// accepted, as Kafka does since 2.8 ("accept writes with any sequence
+		// number"): refusing with UNKNOWN_PRODUCER_ID, as older brokers did,
+		// makes a transactional client abort, and franz-go's recovery from it
+		// (InitProducerId while the transaction is open) is fenced.
+	case h.ProducerEpoch != p.Epoch:
+		// A new epoch of a known producer: sequences restart at 0.
 		if first != 0 {
-			if p == nil {
-				return nil, fmt.Errorf("producer %d has no state here and its batch starts at sequence %d: %w", h.ProducerID, first, ErrUnknownProducerID)
-			}
 			return nil, fmt.Errorf("producer %d new epoch %d starts at sequence %d, not 0: %w", h.ProducerID, h.ProducerEpoch, first, ErrOutOfOrderSequence)
 		}
-	case p.LastSeq() < 0:
-		// Known only from a marker: the next sequence is unknown (KAFKA-7298).
-		if first != 0 {
-			return nil, fmt.Errorf("producer %d has no sequence here and its batch starts at %d: %w", h.ProducerID, first, ErrUnknownProducerID)
-		}
 	case !inSequence(p.LastSeq(), first):
+		// LastSeq is -1 for a producer known here only from a marker, so only a
+		// batch starting at 0 follows it.
 		return nil, fmt.Errorf("producer %d epoch %d: sequence %d does not follow %d: %w", h.ProducerID, h.ProducerEpoch, first, p.LastSeq(), ErrOutOfOrderSequence)
 	}
 	return nil, nil

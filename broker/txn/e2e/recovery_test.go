@@ -12,10 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/tributary-io/tributary/broker"
-	"github.com/tributary-io/tributary/broker/record"
 )
 
 // shortProducerExpiry makes partitions forget idle producers within a second
@@ -65,20 +63,19 @@ func numbered(prefix string, from, to int) []string {
 	return out
 }
 
-// TestIdempotentProducerRecoversForgottenID: once a partition has forgotten an
-// idle idempotent producer (producer.id.expiration.ms), a batch of it that does
-// not start a sequence is answered UNKNOWN_PRODUCER_ID; franz-go then recovers
-// as KIP-360 allows an idempotent producer (a new epoch, sequences from 0), and
-// every record is in the log once, in order.
-func TestIdempotentProducerRecoversForgottenID(t *testing.T) {
+// TestForgottenIdempotentProducerCarriesOn: a partition forgets an idle
+// idempotent producer (producer.id.expiration.ms); the producer's next batch,
+// which goes on with its sequence, is accepted as Kafka accepts it, and every
+// record is in the log once, in order. Then the producer's own epoch bump
+// (KIP-360: an idempotent producer bumps its epoch itself and restarts its
+// sequences) is accepted at sequence 0 only, and its old epoch is refused.
+func TestForgottenIdempotentProducerCarriesOn(t *testing.T) {
 	const topic = "forgotten"
 	n := startNode(t, shortProducerExpiry)
 	createTopics(t, n.addr(), 1, topic)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	// The client refreshes metadata before resending a refused batch; let it
-	// do so at once rather than after the default 5s minimum age.
-	prod := newClient(t, n.addr(), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.MetadataMinAge(50*time.Millisecond))
+	prod := newClient(t, n.addr(), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	produceValues := func(vs []string) {
 		t.Helper()
 		for _, v := range vs { // one batch each: sequences advance per record
@@ -93,124 +90,85 @@ func TestIdempotentProducerRecoversForgottenID(t *testing.T) {
 		t.Fatal(err)
 	}
 	forget(t, ctx, n.addr(), topic, pid)
-
-	raw := newRawClient(t, n.addr())
-	if err := raw.produce(ctx, topic, "", pid, epoch, 10, "probe"); !errors.Is(err, kerr.UnknownProducerID) {
-		t.Fatalf("a forgotten producer's batch at sequence 10: %v, want UNKNOWN_PRODUCER_ID", err)
-	}
 	produceValues(numbered("idem-", 10, 20))
-	pid2, epoch2, err := prod.ProducerID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pid2 == pid && epoch2 == epoch {
-		t.Fatalf("the producer kept id %d epoch %d after UNKNOWN_PRODUCER_ID", pid, epoch)
+	if p2, e2, err := prod.ProducerID(ctx); err != nil || p2 != pid || e2 != epoch {
+		t.Fatalf("producer %d/%d (%v) after the partition forgot it, want %d/%d unchanged", p2, e2, err, pid, epoch)
 	}
 	if got, want := ownValues(t, n.addr(), topic, "idem-", false), numbered("idem-", 0, 20); !slices.Equal(got, want) {
 		t.Fatalf("log holds\n%v\nwant\n%v", got, want)
 	}
-	t.Logf("producer %d/%d recovered as %d/%d", pid, epoch, pid2, epoch2)
-}
 
-// rawClient sends single transaction requests, so a test can follow the Java
-// client's recovery sequence exactly.
-type rawClient struct {
-	t  *testing.T
-	cl *kgo.Client
-}
-
-func newRawClient(t *testing.T, addr string) *rawClient {
-	v := kversion.Stable()
-	v.SetMaxKeyVersion(0, 12) // Produce: name the topic, not its id
-	v.SetMaxKeyVersion(24, 3) // AddPartitionsToTxn: the client form (v4+ is broker-to-broker)
-	v.SetMaxKeyVersion(26, 4) // EndTxn: transaction version 1
-	return &rawClient{t: t, cl: newClient(t, addr, kgo.MaxVersions(v))}
-}
-
-func (c *rawClient) request(ctx context.Context, req kmsg.Request) kmsg.Response {
-	c.t.Helper()
-	resp, err := c.cl.Request(ctx, req)
-	if err != nil {
-		c.t.Fatalf("%s: %v", kmsg.NameForKey(req.Key()), err)
+	// A client-side epoch bump by another idempotent producer id.
+	raw := newRawClient(t, n.addr())
+	init := kmsg.NewPtrInitProducerIDRequest()
+	resp := raw.request(ctx, init).(*kmsg.InitProducerIDResponse)
+	if resp.ErrorCode != 0 {
+		t.Fatal(kerr.ErrorForCode(resp.ErrorCode))
 	}
-	return resp
-}
-
-// produce writes one record at sequence seq for producer pid/epoch to topic/0
-// (transactional when txnID is set) and returns the partition's error.
-func (c *rawClient) produce(ctx context.Context, topic, txnID string, pid int64, epoch int16, seq int32, value string) error {
-	c.t.Helper()
-	var attrs int16
-	req := kmsg.NewPtrProduceRequest()
-	if txnID != "" {
-		attrs = record.AttrTransactional
-		req.TransactionID = &txnID
+	bp := resp.ProducerID
+	steps := []struct {
+		epoch int16
+		seq   int32
+		want  error
+	}{
+		{0, 0, nil},
+		{0, 1, nil},
+		{1, 3, kerr.OutOfOrderSequenceNumber}, // a new epoch restarts at 0
+		{1, 0, nil},
+		{0, 2, kerr.InvalidProducerEpoch}, // the old epoch is over
+		{1, 1, nil},
 	}
-	batch, err := record.Build(record.BatchSpec{
-		Attributes:    attrs,
-		BaseTimestamp: time.Now().UnixMilli(),
-		ProducerID:    pid,
-		ProducerEpoch: epoch,
-		BaseSequence:  seq,
-	}, []record.Record{{Value: []byte(value)}})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Acks, req.TimeoutMillis = -1, 5000
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = topic
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Records = batch
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	return kerr.ErrorForCode(c.request(ctx, req).(*kmsg.ProduceResponse).Topics[0].Partitions[0].ErrorCode)
-}
-
-func (c *rawClient) initProducerID(ctx context.Context, txnID string, pid int64, epoch int16) (int64, int16, error) {
-	c.t.Helper()
-	req := kmsg.NewPtrInitProducerIDRequest()
-	req.TransactionalID, req.TransactionTimeoutMillis = &txnID, 60_000
-	req.ProducerID, req.ProducerEpoch = pid, epoch
-	resp := c.request(ctx, req).(*kmsg.InitProducerIDResponse)
-	return resp.ProducerID, resp.ProducerEpoch, kerr.ErrorForCode(resp.ErrorCode)
-}
-
-func (c *rawClient) addPartition(ctx context.Context, txnID, topic string, pid int64, epoch int16) error {
-	c.t.Helper()
-	req := kmsg.NewPtrAddPartitionsToTxnRequest()
-	req.TransactionalID, req.ProducerID, req.ProducerEpoch = txnID, pid, epoch
-	rt := kmsg.NewAddPartitionsToTxnRequestTopic()
-	rt.Topic, rt.Partitions = topic, []int32{0}
-	req.Topics = append(req.Topics, rt)
-	resp := c.request(ctx, req).(*kmsg.AddPartitionsToTxnResponse)
-	return kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode)
-}
-
-func (c *rawClient) endTxn(ctx context.Context, txnID string, pid int64, epoch int16, commit bool) error {
-	c.t.Helper()
-	req := kmsg.NewPtrEndTxnRequest()
-	req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Commit = txnID, pid, epoch, commit
-	// The markers of the previous end may still be in flight.
-	for {
-		err := kerr.ErrorForCode(c.request(ctx, req).(*kmsg.EndTxnResponse).ErrorCode)
-		if !errors.Is(err, kerr.ConcurrentTransactions) || ctx.Err() != nil {
-			return err
+	for i, st := range steps {
+		if err := raw.produce(ctx, topic, "", bp, st.epoch, st.seq, fmt.Sprintf("bump-%d", i)); !errors.Is(err, st.want) && (st.want != nil || err != nil) {
+			t.Fatalf("step %d (epoch %d, sequence %d): %v, want %v", i, st.epoch, st.seq, err, st.want)
 		}
-		time.Sleep(10 * time.Millisecond)
+	}
+	if got, want := ownValues(t, n.addr(), topic, "bump-", false), []string{"bump-0", "bump-1", "bump-3", "bump-5"}; !slices.Equal(got, want) {
+		t.Fatalf("epoch bump: log holds %v, want %v", got, want)
 	}
 }
 
-// TestTransactionalProducerRecoversForgottenID follows the Java client's
-// KIP-360 recovery: a transactional producer whose state a partition forgot
-// between two transactions gets UNKNOWN_PRODUCER_ID on its next write, aborts
-// the transaction, and calls InitProducerId with its current id and epoch,
-// which bumps the epoch (not a fence); its next transaction, with sequences
-// from 0, commits. read_committed sees the committed records only. An
-// InitProducerId with an epoch that is neither the current nor the previous
-// one is fenced.
-func TestTransactionalProducerRecoversForgottenID(t *testing.T) {
-	const topic, id = "forgotten-tx", "forgotten-tx"
+// TestForgottenTransactionalProducerCarriesOn: a transactional producer
+// (franz-go) whose state a partition forgot between two transactions goes on
+// with its next transaction, which commits; read_committed sees both.
+// (A broker answering UNKNOWN_PRODUCER_ID here, as Kafka before 2.8 did, makes
+// franz-go abort and re-initialize while the transaction is open, which the
+// coordinator fences.)
+func TestForgottenTransactionalProducerCarriesOn(t *testing.T) {
+	const topic = "forgotten-tx"
 	n := startNode(t, shortProducerExpiry)
+	createTopics(t, n.addr(), 1, topic)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	prod := txnProducer(t, n.addr(), "forgotten-tx")
+	var first []*kgo.Record
+	for _, v := range numbered("tx-", 0, 3) {
+		first = append(first, rec(topic, 0, v))
+	}
+	transact(t, prod, true, first...)
+	pid, epoch, err := prod.ProducerID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forget(t, ctx, n.addr(), topic, pid)
+	transact(t, prod, true, rec(topic, 0, "tx-003"), rec(topic, 0, "tx-004"))
+	if p2, e2, err := prod.ProducerID(ctx); err != nil || p2 != pid || e2 != epoch {
+		t.Fatalf("producer %d/%d (%v) after the partition forgot it, want %d/%d unchanged", p2, e2, err, pid, epoch)
+	}
+	if got, want := ownValues(t, n.addr(), topic, "tx-", true), numbered("tx-", 0, 5); !slices.Equal(got, want) {
+		t.Fatalf("read_committed\n%v\nwant\n%v", got, want)
+	}
+}
+
+// TestTransactionalEpochBump follows the Java client's KIP-360 recovery from an
+// abortable error: it aborts the transaction, then calls InitProducerId with
+// its current id and epoch, which bumps the epoch instead of fencing it; a
+// retry of that call (its answer lost) gets the same epoch, an older epoch is a
+// zombie and is fenced, and the next transaction, with sequences from 0,
+// commits. read_committed sees the committed records only.
+func TestTransactionalEpochBump(t *testing.T) {
+	const topic, id = "bump-tx", "bump-tx"
+	n := startNode(t, nil)
 	createTopics(t, n.addr(), 1, topic)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -230,20 +188,15 @@ func TestTransactionalProducerRecoversForgottenID(t *testing.T) {
 		must("produce", c.produce(ctx, topic, id, pid, epoch, seq, fmt.Sprintf("tx-%03d", seq)))
 	}
 	must("commit", c.endTxn(ctx, id, pid, epoch, true))
-	forget(t, ctx, n.addr(), topic, pid)
 
 	must("AddPartitionsToTxn", c.addPartition(ctx, id, topic, pid, epoch))
-	if err := c.produce(ctx, topic, id, pid, epoch, 3, "lost-000"); !errors.Is(err, kerr.UnknownProducerID) {
-		t.Fatalf("write after the partition forgot the producer: %v, want UNKNOWN_PRODUCER_ID", err)
-	}
-	must("abort", c.endTxn(ctx, id, pid, epoch, false))
+	must("produce", c.produce(ctx, topic, id, pid, epoch, 3, "lost-000"))
+	must("abort", c.endTxn(ctx, id, pid, epoch, false)) // after an abortable error
 	pid2, epoch2, err := c.initProducerID(ctx, id, pid, epoch)
 	must("KIP-360 InitProducerId", err)
 	if pid2 != pid || epoch2 != epoch+1 {
 		t.Fatalf("after recovery producer %d epoch %d, want %d epoch %d", pid2, epoch2, pid, epoch+1)
 	}
-	// A retry of the same call (its answer lost) gets the same epoch again;
-	// an older epoch is a zombie.
 	if p, e, err := c.initProducerID(ctx, id, pid, epoch); err != nil || p != pid2 || e != epoch2 {
 		t.Fatalf("retried recovery: %d/%d %v, want %d/%d", p, e, err, pid2, epoch2)
 	}
@@ -251,14 +204,20 @@ func TestTransactionalProducerRecoversForgottenID(t *testing.T) {
 		t.Fatalf("recovery from an older epoch: %v, want PRODUCER_FENCED", err)
 	}
 	must("AddPartitionsToTxn", c.addPartition(ctx, id, topic, pid2, epoch2))
+	if err := c.produce(ctx, topic, id, pid2, epoch2, 4, "lost-001"); !errors.Is(err, kerr.OutOfOrderSequenceNumber) {
+		t.Fatalf("new epoch going on with the old sequence: %v, want OUT_OF_ORDER_SEQUENCE_NUMBER", err)
+	}
 	must("produce after recovery", c.produce(ctx, topic, id, pid2, epoch2, 0, "tx-003"))
+	if err := c.produce(ctx, topic, id, pid, epoch, 4, "lost-002"); !errors.Is(err, kerr.InvalidProducerEpoch) {
+		t.Fatalf("write at the epoch before the bump: %v, want INVALID_PRODUCER_EPOCH", err)
+	}
 	must("commit after recovery", c.endTxn(ctx, id, pid2, epoch2, true))
 
 	if got, want := ownValues(t, n.addr(), topic, "tx-", true), numbered("tx-", 0, 4); !slices.Equal(got, want) {
 		t.Fatalf("read_committed\n%v\nwant\n%v", got, want)
 	}
-	if got := ownValues(t, n.addr(), topic, "lost-", false); len(got) != 0 {
-		t.Fatalf("the refused write is in the log: %v", got)
+	if got := ownValues(t, n.addr(), topic, "lost-", false); !slices.Equal(got, []string{"lost-000"}) {
+		t.Fatalf("read_uncommitted has %v of the refused and aborted writes, want only the aborted lost-000", got)
 	}
 }
 
