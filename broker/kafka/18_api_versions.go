@@ -12,8 +12,21 @@ import (
 // ClientSoftwareVersion (KIP-511).
 var softwareNamePattern = regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$`)
 
+// produceKey is the Produce API's key.
+const produceKey = 0
+
+// produceAdvertisedMin is the lowest Produce version ApiVersions lists: 0,
+// although requests below the apis table's minimum are still refused. This is
+// the one exception to "advertise what is implemented", made as Apache Kafka
+// 4.0 makes it (KAFKA-18659): librdkafka (kcat) compresses a gzip, snappy or
+// lz4 batch only when the broker lists Produce v0, and otherwise sends it
+// uncompressed. Clients pick the highest version both sides know, so none
+// ever sends v0-v2 because of it.
+const produceAdvertisedMin = 0
+
 // handleAPIVersions lists every served API with exactly the versions its handler
-// implements (the apis table). v3+ requests must name the client software.
+// implements (the apis table), but for Produce's minimum (produceAdvertisedMin).
+// v3+ requests must name the client software.
 func (s *Server) handleAPIVersions(r *Request) (kmsg.Response, error) {
 	req, ok := r.Msg.(*kmsg.ApiVersionsRequest)
 	if !ok {
@@ -48,6 +61,9 @@ func (s *Server) apiKeys() []kmsg.ApiVersionsResponseApiKey {
 		}
 		k := kmsg.NewApiVersionsResponseApiKey()
 		k.ApiKey, k.MinVersion, k.MaxVersion = a.Key, a.MinVersion, a.MaxVersion
+		if a.Key == produceKey {
+			k.MinVersion = produceAdvertisedMin
+		}
 		keys = append(keys, k)
 	}
 	return keys

@@ -25,7 +25,9 @@
 //     at its version, tagged fields running past the end: closed;
 //   - an API key not served: closed;
 //   - a version outside the served range: ApiVersions answers UNSUPPORTED_VERSION
-//     with a v0 body listing the served versions (KIP-511); any other API: closed;
+//     with a v0 body listing the served versions (KIP-511); any other API: closed
+//     (Produce v0-v2 too, although ApiVersions lists Produce from v0 as Kafka 4.0
+//     does, for librdkafka's compression check: see produceAdvertisedMin);
 //   - a connection that ends mid-frame: closed;
 //   - a produce batch with a bad CRC or a bad length: CORRUPT_MESSAGE for that
 //     partition, the connection stays; a failed acks=0 produce closes it, as

@@ -38,7 +38,8 @@ type api struct {
 	Serve      func(s *Server, r *Request) (kmsg.Response, error)
 }
 
-// apis lists every API this broker serves. ApiVersions advertises exactly these.
+// apis lists every API this broker serves. ApiVersions advertises exactly these
+// (Produce from v0, see produceAdvertisedMin).
 // Each entry's Serve lives in the file named by its key.
 func apis() []api {
 	return []api{
