@@ -51,9 +51,21 @@ func TestReauthentication(t *testing.T) {
 	if produced < 10 {
 		t.Fatalf("only %d records in %v", produced, 4*lifetime)
 	}
+	// The client did re-authenticate: SaslAuthenticate was sent again within
+	// each lifetime (the first on connecting, then about one per lifetime).
+	if n := hooks.authenticates.Load(); n < 3 {
+		t.Errorf("%d SaslAuthenticate requests over %v with a %v session lifetime, want at least 3", n, 4*lifetime, lifetime)
+	}
 }
 
-// connHooks counts the client's broker disconnects.
-type connHooks struct{ disconnects atomic.Int64 }
+// connHooks counts the client's broker disconnects and the SaslAuthenticate
+// requests it writes.
+type connHooks struct{ disconnects, authenticates atomic.Int64 }
 
 func (h *connHooks) OnBrokerDisconnect(kgo.BrokerMetadata, net.Conn) { h.disconnects.Add(1) }
+
+func (h *connHooks) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if key == 36 && err == nil { // SaslAuthenticate
+		h.authenticates.Add(1)
+	}
+}
