@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/tributary-io/tributary/broker/log"
 	"github.com/tributary-io/tributary/pipelines/connect"
 	"github.com/tributary-io/tributary/pipelines/deploy"
 	"github.com/tributary-io/tributary/plugins"
@@ -22,8 +23,15 @@ func (n *Node) startWorker(ctx context.Context) error {
 	if errs := ws.problems(); len(errs) > 0 {
 		return errors.Join(errs...)
 	}
+	// Records crossing the plugin boundary must fit the topics' batches:
+	// the gRPC limit follows the node's default max.message.bytes.
+	maxMsg := int64(0)
+	if defaults, err := log.ApplyOverrides(log.DefaultConfig(), n.cfg.TopicDefaults); err == nil {
+		maxMsg = min(max(defaults.MaxMessageBytes, 1<<10), 1<<30)
+	}
 	reg, err := plugins.NewRegistry(plugins.Config{Dir: ws.PluginDir, Logger: n.logger.With("component", "plugins"),
-		OnFailure: func(plugin string) { n.workerMetrics.PluginRestarts.WithLabelValues(plugin).Inc() }})
+		MaxMessageBytes: int(maxMsg),
+		OnFailure:       func(plugin string) { n.workerMetrics.PluginRestarts.WithLabelValues(plugin).Inc() }})
 	if err != nil {
 		return err
 	}
