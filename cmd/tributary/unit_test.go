@@ -204,3 +204,16 @@ func TestAwaitShutdown(t *testing.T) {
 		}
 	})
 }
+
+// Without --bootstrap or TRIBUTARY_BOOTSTRAP, client commands talk to
+// localhost:9092, where `make run` serves.
+func TestBootstrapDefault(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	f := addClientFlags(fs, &cli{env: func(string) (string, bool) { return "", false }})
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.seeds(); !slices.Equal(got, []string{"localhost:9092"}) {
+		t.Fatalf("default seeds %v, want [localhost:9092]", got)
+	}
+}
