@@ -2,7 +2,9 @@ package platform
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/tributary-io/tributary/pipelines/deploy"
@@ -15,6 +17,7 @@ func (n *Node) pipelineRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /pipelines/{name}", n.putPipeline)
 	mux.HandleFunc("DELETE /pipelines/{name}", func(w http.ResponseWriter, r *http.Request) { n.deleteSpec(w, r, deploy.KindPipeline) })
 	mux.HandleFunc("GET /pipelines/{name}/status", n.pipelineStatus)
+	mux.HandleFunc("GET /pipelines/{name}/logs", n.pipelineLogs)
 	mux.HandleFunc("PUT /pipelines/{name}/pause", n.pauseResume(deploy.KindPipeline, true))
 	mux.HandleFunc("PUT /pipelines/{name}/resume", n.pauseResume(deploy.KindPipeline, false))
 	mux.HandleFunc("POST /pipelines/{name}/restart", n.restart(deploy.KindPipeline))
@@ -148,4 +151,59 @@ func (n *Node) pipelineStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, n.pipelineStateOf(wk, s))
+}
+
+// pipelineLogLines is GET /pipelines/{name}/logs.
+type pipelineLogLines struct {
+	Name   string   `json:"name"`
+	Worker string   `json:"worker_id"`
+	Lines  []string `json:"lines"`
+}
+
+// pipelineLogs answers with the last lines the pipeline logged on the
+// worker its status names: this node's, or another node's, asked in turn
+// (?local=1 answers with this node's lines whatever the status says).
+func (n *Node) pipelineLogs(w http.ResponseWriter, r *http.Request) {
+	wk := n.needWorker(w)
+	if wk == nil {
+		return
+	}
+	s, err := wk.Get(deploy.KindPipeline, r.PathValue("name"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	owner := n.pipelineStateOf(wk, s).Worker
+	if owner == "" || owner == wk.ID() || r.URL.Query().Get("local") == "1" {
+		lines, _ := wk.PipelineLogs(s.Name)
+		if lines == nil {
+			lines = []string{}
+		}
+		writeJSON(w, http.StatusOK, pipelineLogLines{Name: s.Name, Worker: wk.ID(), Lines: lines})
+		return
+	}
+	base, ok := wk.WorkerURL(owner)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, apiError{Code: 404, Message: fmt.Sprintf("pipeline %s runs on worker %s, which announced no REST address: read that worker's log", s.Name, owner)})
+		return
+	}
+	ctx, cancel := contextTimeout(r)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/pipelines/"+url.PathEscape(s.Name)+"/logs?local=1", nil)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		writeJSON(w, http.StatusBadGateway, apiError{Code: 502, Message: fmt.Sprintf("ask worker %s for the logs of %s: %v", owner, s.Name, err)})
+		return
+	}
+	defer resp.Body.Close()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, io.LimitReader(resp.Body, maxAPIBody))
 }

@@ -124,7 +124,7 @@ func pipelineRun(ctx context.Context, c *cli, args []string) error {
 				case <-done:
 					return
 				case <-t.C:
-					logStats(log, "pipeline stats", r.Stats())
+					log.Info("pipeline stats", r.Stats().Attrs()...)
 				}
 			}
 		}()
@@ -132,18 +132,8 @@ func pipelineRun(ctx context.Context, c *cli, args []string) error {
 	runErr := r.Run(ctx)
 	close(done)
 	wg.Wait()
-	logStats(log, "pipeline stopped", r.Stats())
+	log.Info("pipeline stopped", r.Stats().Attrs()...)
 	return runErr
-}
-
-func logStats(log *slog.Logger, msg string, s runner.Stats) {
-	var avg time.Duration
-	if s.Batches > 0 {
-		avg = s.LatencySum / time.Duration(s.Batches)
-	}
-	log.Info(msg, "in", s.In, "out", s.Out, "filtered", s.Filtered, "errors", s.Errors,
-		"dead_lettered", s.DeadLettered, "lag", s.Lag, "batches", s.Batches, "aborted", s.Aborted,
-		"batch_latency_avg", avg, "batch_latency_max", s.LatencyMax)
 }
 
 // createTopics creates the Topic manifests' topics that do not exist yet.

@@ -71,8 +71,9 @@ func pipelineDescribe(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-// pipelineLogs prints the pipeline's last reported state and error: the
-// worker's log lines themselves stay in the log of the node running it.
+// pipelineLogs prints the pipeline's last reported state and error, then
+// the last lines it logged on the worker running it (asked through any
+// node: the node answering asks that worker's node).
 func pipelineLogs(ctx context.Context, c *cli, args []string) error {
 	f, rest, err := parseAPIFlags(c, "pipeline logs NAME", args, nil)
 	if err != nil {
@@ -81,22 +82,36 @@ func pipelineLogs(ctx context.Context, c *cli, args []string) error {
 	if len(rest) != 1 {
 		return usageErrorf("give one name")
 	}
+	api := f.client()
 	var st struct {
 		State   string `json:"state"`
 		Worker  string `json:"worker_id"`
 		Trace   string `json:"trace"`
 		Updated string `json:"updated"`
 	}
-	if _, err := f.client().do(ctx, "GET", "/pipelines/"+url.PathEscape(rest[0])+"/status", nil, &st); err != nil {
+	if _, err := api.do(ctx, "GET", "/pipelines/"+url.PathEscape(rest[0])+"/status", nil, &st); err != nil {
+		return err
+	}
+	var logs struct {
+		Worker string   `json:"worker_id"`
+		Lines  []string `json:"lines"`
+	}
+	if _, err := api.do(ctx, "GET", "/pipelines/"+url.PathEscape(rest[0])+"/logs", nil, &logs); err != nil {
 		return err
 	}
 	if f.output != outputTable {
-		return writeStructured(c.stdout, f.output, st)
+		return writeStructured(c.stdout, f.output, map[string]any{"status": st, "logs": logs})
 	}
 	fmt.Fprintf(c.stdout, "%s %s state=%s worker=%s", st.Updated, rest[0], st.State, st.Worker)
 	if st.Trace != "" {
 		fmt.Fprintf(c.stdout, " error=%q", st.Trace)
 	}
-	fmt.Fprintf(c.stdout, "\n(the full log is in the log of worker %s)\n", st.Worker)
+	fmt.Fprintln(c.stdout)
+	if len(logs.Lines) == 0 {
+		fmt.Fprintf(c.stdout, "(no log lines on worker %s)\n", logs.Worker)
+	}
+	for _, l := range logs.Lines {
+		fmt.Fprintln(c.stdout, l)
+	}
 	return nil
 }

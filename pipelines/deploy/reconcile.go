@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tributary-io/tributary/pipelines"
@@ -136,6 +138,7 @@ func (w *Worker) reconcile(ctx context.Context) {
 		w.startUnit(ctx, u)
 	}
 	w.syncConnectorMetrics()
+	w.forgetDeletedLogs()
 }
 
 func (w *Worker) stopUnit(id string) {
@@ -212,10 +215,14 @@ func (w *Worker) runTask(ctx context.Context, u unitDef) error {
 }
 
 // runPipeline runs a pipeline until ctx ends; failures other than a stop
-// on a record error are retried with backoff.
+// on a record error are retried with backoff. What it logs also goes to the
+// pipeline's ring (PipelineLogs).
 func (w *Worker) runPipeline(ctx context.Context, u unitDef) error {
+	runLog := w.logs.logger(w.log, u.spec.Name)
+	log := runLog.With("pipeline", u.spec.Name)
 	fail := func(err error) error {
 		w.putStatus(u.id, connect.StateFailed, err.Error())
+		log.Error("pipeline failed", "error", err)
 		return err
 	}
 	b, probs := pipelines.LoadBytes(ctx, "pipeline/"+u.spec.Name, []byte(u.spec.Manifest), pipelines.Options{})
@@ -241,23 +248,14 @@ func (w *Worker) runPipeline(ctx context.Context, u unitDef) error {
 			var r *runner.Runner
 			r, err = runner.New(runner.Config{
 				Name: u.spec.Name, Spec: pipeline, Program: prog, Seeds: w.cfg.Seeds, ClientOpts: w.cfg.ClientOpts,
-				InstanceID: w.cfg.ID, Logger: w.log, SessionTimeout: w.cfg.SessionTimeout, Records: records,
+				InstanceID: w.cfg.ID, Logger: runLog, SessionTimeout: w.cfg.SessionTimeout, Records: records,
 			})
 			if err != nil {
 				return fail(err)
 			}
+			log.Info("pipeline starting", "group", runner.Group(u.spec.Name), "plan", pipeline.String())
 			w.putStatus(u.id, connect.StateRunning, "")
-			if r.Stateful() {
-				w.stores.set(u.spec.Name, r.StoreHandler())
-			}
-			if w.pipeMetrics != nil {
-				w.pipeMetrics.setRunning(u.spec.Name, r)
-			}
-			err = r.Run(ctx)
-			w.stores.set(u.spec.Name, nil)
-			if w.pipeMetrics != nil {
-				w.pipeMetrics.setRunning(u.spec.Name, nil)
-			}
+			err = w.runRunner(ctx, u.spec.Name, r, log)
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -272,7 +270,7 @@ func (w *Worker) runPipeline(ctx context.Context, u unitDef) error {
 			delay = 200 * time.Millisecond
 		}
 		w.putStatus(u.id, connect.StateRestarting, err.Error())
-		w.log.Warn("pipeline failed; restarting", "pipeline", u.spec.Name, "delay", delay.String(), "error", err)
+		log.Warn("pipeline failed; restarting", "delay", delay.String(), "error", err)
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -282,4 +280,41 @@ func (w *Worker) runPipeline(ctx context.Context, u unitDef) error {
 		}
 		delay = min(delay*2, 30*time.Second)
 	}
+}
+
+// statsInterval is how often a running pipeline logs its counters.
+const statsInterval = 30 * time.Second
+
+// runRunner runs r until it returns, publishing its state store and lag
+// meanwhile and logging its counters every statsInterval and at the end.
+func (w *Worker) runRunner(ctx context.Context, name string, r *runner.Runner, log *slog.Logger) error {
+	if r.Stateful() {
+		w.stores.set(name, r.StoreHandler())
+		defer w.stores.set(name, nil)
+	}
+	if w.pipeMetrics != nil {
+		w.pipeMetrics.setRunning(name, r)
+		defer w.pipeMetrics.setRunning(name, nil)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(statsInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				log.Info("pipeline stats", r.Stats().Attrs()...)
+			}
+		}
+	}()
+	err := r.Run(ctx)
+	close(done)
+	wg.Wait()
+	log.Info("pipeline stopped", r.Stats().Attrs()...)
+	return err
 }

@@ -99,6 +99,8 @@ type Worker struct {
 	reported map[string]bool
 	// stores serves the local state of running stateful pipelines.
 	stores storeHandlers
+	// logs keeps the last lines of the pipelines that ran here.
+	logs pipelineLogs
 	// pipeMetrics is set when cfg.Registerer is.
 	pipeMetrics *pipelineMetrics
 

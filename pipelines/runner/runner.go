@@ -74,6 +74,19 @@ type Stats struct {
 	Late uint64
 }
 
+// Attrs are the counters as slog key-value pairs, for a stats log line:
+// in, out, filtered, errors, dead_lettered, lag, batches, aborted,
+// batch_latency_avg and batch_latency_max.
+func (s Stats) Attrs() []any {
+	var avg time.Duration
+	if s.Batches > 0 {
+		avg = s.LatencySum / time.Duration(s.Batches)
+	}
+	return []any{"in", s.In, "out", s.Out, "filtered", s.Filtered, "errors", s.Errors,
+		"dead_lettered", s.DeadLettered, "lag", s.Lag, "batches", s.Batches, "aborted", s.Aborted,
+		"batch_latency_avg", avg, "batch_latency_max", s.LatencyMax}
+}
+
 // counters are Stats as atomics, added to by every consumer.
 type counters struct {
 	in, out, filtered, errors, deadLettered, batches, aborted atomic.Uint64

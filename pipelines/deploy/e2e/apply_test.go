@@ -183,9 +183,15 @@ func TestApplyConnectorAndPipeline(t *testing.T) {
 		m := scrape(t, n, "tributary_pipeline_")
 		return m["tributary_pipeline_errors_total"+series] == 1 && m[`tributary_pipeline_records_total{outcome="dead_lettered",pipeline="slow-and-failed"}`] == 1
 	})
-	dlq := readAllRecords(t, n.kafka, "logs-dlq")
-	if len(dlq) != 1 || string(dlq[0].Value) != "panic: not json" || !strings.Contains(header(dlq[0], "tributary.error"), "parse") {
-		t.Fatalf("dead letters: %d records %v", len(dlq), dlq)
+	if dlq := strs(readAll(t, n.kafka, "logs-dlq")); !slices.Equal(dlq, []string{"panic: not json"}) {
+		t.Fatalf("dead letters: %q, want the line that is not JSON", dlq)
+	}
+	// pipeline logs shows the state and what the pipeline logged on its
+	// worker: its start and the failed record.
+	out, code = n.cli(t, "pipeline", "logs", "slow-and-failed")
+	if code != 0 || !strings.Contains(out, "slow-and-failed state=running worker=node-1") || !strings.Contains(out, `msg="pipeline starting"`) ||
+		!strings.Contains(out, `level=WARN msg="record failed" pipeline=slow-and-failed consumer=0 action=dead-letter topic=raw-logs partition=0 offset=`) || !strings.Contains(out, "parse json: invalid character") {
+		t.Errorf("pipeline logs: exit %d, output:\n%s", code, out)
 	}
 	waitFor(t, 10*time.Second, "connector app-logs running in /metrics", func() bool {
 		return connectorState(t, n, "app-logs") == "running"

@@ -118,7 +118,8 @@ func TestPipelineWithConnectors(t *testing.T) {
 		t.Errorf("pipeline describe: exit %d, output:\n%s", code, out)
 	}
 	out, code = n.cli(t, "pipeline", "logs", "errors-feed")
-	if code != 0 || !strings.Contains(out, "errors-feed state=running worker=node-1") {
+	if code != 0 || !strings.Contains(out, "errors-feed state=running worker=node-1") ||
+		!strings.Contains(out, `msg="pipeline starting" pipeline=errors-feed group=tributary-pipeline-errors-feed plan="pipeline.errors-feed.source -> 3 processors -> feed-errors,archive`) {
 		t.Errorf("pipeline logs: exit %d, output:\n%s", code, out)
 	}
 
