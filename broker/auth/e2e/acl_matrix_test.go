@@ -291,6 +291,8 @@ func TestACLMatrix(t *testing.T) {
 	// The denied principal holds an unrelated grant, so "no ACL at all" is
 	// not what denies it.
 	allow(t, adm, kadm.NewACLs().Allow("User:denied").Topics("elsewhere").Operations(kadm.OpRead))
+	// WriteTxnMarkers takes CLUSTER_ACTION, which only brokers hold.
+	allow(t, adm, kadm.NewACLs().Allow("User:granted").Clusters().Operations(kadm.OpClusterAction))
 
 	granted := n.client(t, n.addrs[lnSASLPlain], nil, kgo.SASL(mechanism(auth.MechanismScramSHA256, "granted", "g-pw")))
 	denied := n.client(t, n.addrs[lnSASLPlain], nil, kgo.SASL(mechanism(auth.MechanismScramSHA256, "denied", "d-pw")))
@@ -305,7 +307,11 @@ func TestACLMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range matrixCases(topics["m-topic"].ID) {
+	cases := matrixCases(topics["m-topic"].ID)
+	// The destructive DeleteTopics stays last.
+	cases = append(cases[:len(cases)-1], append(moreMatrixCases(topics["m-topic"].ID), cases[len(cases)-1])...)
+	checkMatrixCoversBroker(t, granted, cases)
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			resp, err := denied.Broker(1).Request(testCtx(t), c.req())
 			if err != nil {
@@ -334,6 +340,7 @@ func TestACLMatrix(t *testing.T) {
 			t.Errorf("granted principal: %v", err)
 		}
 	})
+	t.Run("ListGroups+ListTransactions", func(t *testing.T) { checkFilteredAPIs(t, adm, granted, denied) })
 	// Metadata of all topics only lists what the principal may describe.
 	t.Run("Metadata/all", func(t *testing.T) {
 		resp, err := denied.Request(testCtx(t), kmsg.NewPtrMetadataRequest())
