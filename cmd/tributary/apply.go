@@ -179,9 +179,12 @@ func remoteProblems(ctx context.Context, api *apiClient, m *spec.Manifest) spec.
 	var probs spec.Problems
 	switch {
 	case m.Connector != nil:
+		if strings.HasPrefix(m.Name, deploy.BridgePrefix) {
+			probs.Add(m.NamePos, "metadata.name", "connector names starting with %q are reserved for the connectors of pipelines' connector inputs and outputs", deploy.BridgePrefix)
+		}
 		cfg := connectorConfig(m)
 		cfg["name"] = m.Name
-		probs = pluginProblems(ctx, api, m.Connector.ConnectorRef, "spec", cfg, func(field string) (spec.Pos, string, bool) {
+		probs = append(probs, pluginProblems(ctx, api, m.Connector.ConnectorRef, "spec", cfg, func(field string) (spec.Pos, string, bool) {
 			switch field {
 			case connect.KeyTopic:
 				return m.Connector.Topic.Pos, "spec.topic", true
@@ -189,7 +192,7 @@ func remoteProblems(ctx context.Context, api *apiClient, m *spec.Manifest) spec.
 				return m.Connector.Pos, "spec." + field, true
 			}
 			return spec.Pos{}, "", false
-		})
+		})...)
 	case m.Pipeline != nil:
 		refCfg := func(ref *spec.ConnectorRef, name string, keys map[string]string) map[string]string {
 			cfg := maps.Clone(ref.Config.Values)

@@ -87,8 +87,22 @@ func TestPipelineWithConnectors(t *testing.T) {
 		!strings.Contains(out, "nothing was changed") {
 		t.Fatalf("apply with a bad sink config: exit %d, output:\n%s", code, out)
 	}
+	// Connector names of the pipeline.* family belong to pipelines.
+	reserved := filepath.Join(root, "reserved.yaml")
+	if err := os.WriteFile(reserved, []byte("apiVersion: tributary.io/v1\nkind: Connector\nmetadata: {name: pipeline.errors-feed.source}\n"+
+		"spec:\n  plugin: file\n  type: source\n  topic: feed-errors\n  config: {paths: [/nonexistent/*.log]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code = n.cli(t, "apply", "-f", reserved)
+	if code == 0 || !strings.Contains(out, `reserved.yaml:3:18: metadata.name: connector names starting with "pipeline." are reserved`) {
+		t.Fatalf("apply of a connector with a reserved name: exit %d, output:\n%s", code, out)
+	}
+	if code := n.call(t, "POST", "/connectors", map[string]any{"name": "pipeline.x.source", "config": map[string]string{
+		"plugin": "file", "type": "source", "topic": "t", "paths": "/nonexistent/*.log"}}, nil); code != 400 {
+		t.Fatalf("POST a connector with a reserved name: %d, want 400", code)
+	}
 	if topics := userTopics(t, n.kafka); len(topics) != 0 {
-		t.Fatalf("topics after a rejected apply: %v", topics)
+		t.Fatalf("topics after rejected applies: %v", topics)
 	}
 
 	appendLines(t, logFile, logLine("error", "e1", 5), logLine("info", "i1", 900))
