@@ -393,6 +393,17 @@ func (n *Node) restart(kind deploy.Kind) http.HandlerFunc {
 				return
 			}
 			task = v
+			// A task the connector does not have is not found, as in
+			// Kafka Connect, rather than a restart counter nobody reads.
+			s, err := wk.Get(kind, r.PathValue("name"))
+			if err != nil {
+				writeErr(w, err)
+				return
+			}
+			if task >= len(infoOf(s).Tasks) {
+				writeErr(w, fmt.Errorf("%w: task %d of connector %s", deploy.ErrNotFound, task, s.Name))
+				return
+			}
 		}
 		ctx, cancel := contextTimeout(r)
 		defer cancel()

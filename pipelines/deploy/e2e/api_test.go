@@ -260,6 +260,9 @@ func TestConnectorAPIAndCLI(t *testing.T) {
 		return len(ps) == 1 && ps[0] != pid
 	})
 	pid = onePID("one plugin process after the restart")
+	if code := n.call(t, "POST", "/connectors/tail/tasks/1/restart", nil, nil); code != 404 {
+		t.Fatalf("restart of task 1 of a one-task connector: %d, want 404", code)
+	}
 	cli("connector", "restart", "tail", "--task", "0")
 	waitFor(t, 30*time.Second, "a new plugin process after the task restart", func() bool {
 		ps := pluginPIDs()
