@@ -54,6 +54,8 @@ type Config struct {
 	TopicDefaults map[string]string `yaml:"topic_defaults"`
 	// Groups configures the consumer group coordinator.
 	Groups GroupsConfig `yaml:"groups"`
+	// Transactions configures the transaction coordinator and producer state (config_txn.go).
+	Transactions TransactionsSection `yaml:"transactions"`
 	// Cluster makes the node a member of a replicated cluster (config_cluster.go).
 	Cluster ClusterSection `yaml:"cluster"`
 	// Security configures TLS, SASL, ACLs and HTTP authentication (config_security.go).
@@ -232,6 +234,7 @@ func (c Config) Validate() error {
 		bad("shutdown_timeout=%s: must not be negative", c.ShutdownTimeout)
 	}
 	errs = append(errs, c.Groups.problems()...)
+	errs = append(errs, c.Transactions.problems()...)
 	errs = append(errs, c.Cluster.problems()...)
 	errs = append(errs, c.Security.problems()...)
 	if _, err := log.ApplyOverrides(log.DefaultConfig(), c.TopicDefaults); err != nil {
@@ -290,6 +293,7 @@ func (c Config) BrokerConfig(logger *slog.Logger) (broker.Config, error) {
 		DefaultReplicationFactor: c.DefaultReplicationFactor,
 		LogDefaults:              logDefaults,
 		Groups:                   c.Groups.brokerConfig(),
+		Txn:                      c.Transactions.brokerConfig(),
 		Cluster:                  c.Cluster.brokerConfig(),
 		Security:                 c.Security.brokerConfig(),
 		Logger:                   logger,

@@ -234,7 +234,7 @@ func settings() []setting {
 			set: durationSetting("groups.max_session_timeout", func(c *Config, d time.Duration) { c.Groups.MaxSessionTimeout = d })},
 		{key: "groups.offsets_retention", usage: "how long an empty group's committed offsets are kept (default 168h)",
 			set: durationSetting("groups.offsets_retention", func(c *Config, d time.Duration) { c.Groups.OffsetsRetention = d })},
-	}, slices.Concat(clusterSettings(), securitySettings(), workerSettings())...)
+	}, slices.Concat(transactionsSettings(), clusterSettings(), securitySettings(), workerSettings())...)
 }
 
 // durationSetting parses a Go duration ("30s", "5m", "168h") for key.
