@@ -44,7 +44,15 @@ func TestMakeRun(t *testing.T) {
 	cmd := exec.Command("make", "--no-print-directory", "run",
 		"BIN="+filepath.Join(tmp, "bin"), "DATA="+filepath.Join(tmp, "data"))
 	cmd.Dir = root
-	cmd.Env = append(nodetest.Env(), "TRIBUTARY_LISTENERS="+kafka, "TRIBUTARY_HTTP_ADDR="+httpAddr)
+	// A fresh shell's make: not a sub-make of the `make test` that may be
+	// running this test.
+	var env []string
+	for _, kv := range nodetest.Env() {
+		if name, _, _ := strings.Cut(kv, "="); name != "MAKEFLAGS" && name != "MFLAGS" && name != "MAKELEVEL" {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, "TRIBUTARY_LISTENERS="+kafka, "TRIBUTARY_HTTP_ADDR="+httpAddr)
 	out := &nodetest.Output{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // make and the node: one group, as in a terminal
