@@ -23,11 +23,12 @@ type applyFlags struct {
 	server   *string
 	files    stringList
 	progress *string
+	auth     *httpAuth
 }
 
 func parseApplyFlags(c *cli, name string, args []string) (*applyFlags, error) {
 	fs := newFlagSet(c, name, name+" -f FILE|DIR [-f ...] [--server URL] [--bootstrap ADDRS]")
-	f := &applyFlags{cf: addClientFlags(fs, c), server: addServerFlag(fs, c)}
+	f := &applyFlags{cf: addClientFlags(fs, c), server: addServerFlag(fs, c), auth: addHTTPAuthFlags(fs, c)}
 	fs.Var(&f.files, "f", "manifest `file or directory` (repeatable)")
 	f.progress = addProgressFlag(fs)
 	rest, err := parseArgs(fs, args)
@@ -53,7 +54,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	api := newAPIClient(*f.server, f.cf.timeout)
+	api := newAPIClient(*f.server, f.cf.timeout, f.auth)
 	b, err := validateAll(ctx, c, api, f.files)
 	if err != nil {
 		return err
@@ -118,7 +119,7 @@ func runDelete(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	api := newAPIClient(*f.server, f.cf.timeout)
+	api := newAPIClient(*f.server, f.cf.timeout, f.auth)
 	b, probs := pipelines.Load(ctx, f.files, pipelines.Options{})
 	if len(probs) > 0 {
 		for _, p := range probs {

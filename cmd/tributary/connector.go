@@ -32,13 +32,14 @@ func runConnector(ctx context.Context, c *cli, args []string) error {
 // apiFlags are the flags of REST API commands.
 type apiFlags struct {
 	server  *string
+	auth    *httpAuth
 	output  string
 	timeout time.Duration
 }
 
 func parseAPIFlags(c *cli, synopsis string, args []string, extra func(*apiFlagSet)) (*apiFlags, []string, error) {
 	fs := newFlagSet(c, synopsis, synopsis)
-	f := &apiFlags{server: addServerFlag(fs, c)}
+	f := &apiFlags{server: addServerFlag(fs, c), auth: addHTTPAuthFlags(fs, c)}
 	fs.StringVar(&f.output, "output", outputTable, "output `format`: "+outputFormats)
 	fs.DurationVar(&f.timeout, "request-timeout", 60*time.Second, "give up on the node after this long")
 	if extra != nil {
@@ -61,7 +62,7 @@ type apiFlagSet struct {
 	}
 }
 
-func (f *apiFlags) client() *apiClient { return newAPIClient(*f.server, f.timeout) }
+func (f *apiFlags) client() *apiClient { return newAPIClient(*f.server, f.timeout, f.auth) }
 
 // apiSimple is an action NAME that calls method on path and says done.
 func apiSimple(method, path, done string) func(context.Context, *cli, []string) error {

@@ -35,6 +35,7 @@ func runLogLevel(ctx context.Context, c *cli, args []string) error {
 	addr := fs.String("http", def, "the node's HTTP `address` (its http_addr; env "+httpAddrEnv+")")
 	output := fs.String("output", outputTable, "output `format`: "+outputFormats)
 	timeout := fs.Duration("request-timeout", 10*time.Second, "give up on the node after this long")
+	auth := addHTTPAuthFlags(fs, c)
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -63,7 +64,7 @@ func runLogLevel(ctx context.Context, c *cli, args []string) error {
 	node := nodeHTTPAddr(*addr)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	level, err := callLogLevel(ctx, method, node, body)
+	level, err := callLogLevel(ctx, method, node, body, auth)
 	if err != nil {
 		return err
 	}
@@ -94,12 +95,13 @@ func nodeHTTPAddr(addr string) string {
 
 // callLogLevel sends one request to the node's log level endpoint and
 // returns the level it answers.
-func callLogLevel(ctx context.Context, method, node, body string) (string, error) {
+func callLogLevel(ctx context.Context, method, node, body string, auth *httpAuth) (string, error) {
 	url := "http://" + node + platform.PathLogLevel
 	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	if err != nil {
 		return "", fmt.Errorf("--http %q: %w", node, err)
 	}
+	auth.set(req)
 	resp, err := (&http.Client{}).Do(req)
 	if err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
