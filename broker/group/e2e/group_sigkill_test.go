@@ -141,15 +141,15 @@ func TestSIGKILL(t *testing.T) {
 	produce(t, prod, topic, "b", half)
 
 	// The coordinator evicts A once its session runs out: not before (its last
-	// heartbeat was at most one heartbeat interval before the kill), and not
-	// long after.
+	// heartbeat was about one heartbeat interval before the kill; the bound
+	// allows a few late heartbeats on a loaded machine), and not long after.
 	adm := kadm.NewClient(prod)
 	waitFor(t, 3*childSessionTimeout, "the killed consumer to be evicted", func() bool {
 		d, err := adm.DescribeGroups(t.Context(), groupID)
 		return err == nil && len(d[groupID].Members) == 1
 	})
 	evicted := time.Since(killedAt)
-	lo, hi := childSessionTimeout-childHeartbeat-200*time.Millisecond, childSessionTimeout+3*time.Second
+	lo, hi := childSessionTimeout-4*childHeartbeat, childSessionTimeout+3*time.Second
 	if evicted < lo || evicted > hi {
 		t.Fatalf("the killed consumer was evicted %v after the kill, want between %v and %v (session timeout %v)", evicted, lo, hi, childSessionTimeout)
 	}
