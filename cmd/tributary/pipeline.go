@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -111,29 +110,7 @@ func pipelineRun(ctx context.Context, c *cli, args []string) error {
 	}
 	log.Info("pipeline starting", "pipeline", m.Name, "group", runner.Group(m.Name), "plan", m.Pipeline.String())
 
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	if *statsEvery > 0 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTicker(*statsEvery)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					log.Info("pipeline stats", r.Stats().Attrs()...)
-				}
-			}
-		}()
-	}
-	runErr := r.Run(ctx)
-	close(done)
-	wg.Wait()
-	log.Info("pipeline stopped", r.Stats().Attrs()...)
-	return runErr
+	return r.RunLogged(ctx, log, *statsEvery)
 }
 
 // createTopics creates the Topic manifests' topics that do not exist yet.

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tributary-io/tributary/pipelines"
@@ -296,25 +295,5 @@ func (w *Worker) runRunner(ctx context.Context, name string, r *runner.Runner, l
 		w.pipeMetrics.setRunning(name, r)
 		defer w.pipeMetrics.setRunning(name, nil)
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(statsInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				log.Info("pipeline stats", r.Stats().Attrs()...)
-			}
-		}
-	}()
-	err := r.Run(ctx)
-	close(done)
-	wg.Wait()
-	log.Info("pipeline stopped", r.Stats().Attrs()...)
-	return err
+	return r.RunLogged(ctx, log, statsInterval)
 }

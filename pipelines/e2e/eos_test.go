@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,22 +11,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/tributary-io/tributary/pipelines/e2e/eoscheck"
 	"github.com/tributary-io/tributary/pipelines/runner"
 )
-
-const eosPipeline = `apiVersion: tributary.io/v1
-kind: Pipeline
-metadata: {name: eos-e2e}
-spec:
-  input: {topics: [eos-in]}
-  processors:
-    - filter: value.id % 10 != 3
-    - map:
-        key: string(value.id)
-        value: '{"id": value.id, "double": value.id * 2}'
-  outputs: [{topic: eos-out}]
-  parallelism: 2
-`
 
 // TestExactlyOnceUnderSIGKILL: a topic-to-topic pipeline processes 200,000
 // records while its process (`tributary pipeline run`) is killed with
@@ -36,15 +22,15 @@ spec:
 func TestExactlyOnceUnderSIGKILL(t *testing.T) {
 	// Kill until most of the input went through killed processes (at most
 	// maxKills times), then let a last process finish.
-	const total, maxKills = 200_000, 40
+	const total, maxKills = eoscheck.Records, 40
 	addr := startBroker(t)
 	createTopics(t, addr, 4, "eos-in", "eos-out")
 	recs := make([]*kgo.Record, total)
 	for i := range recs {
-		recs[i] = &kgo.Record{Topic: "eos-in", Key: []byte(strconv.Itoa(i)), Value: fmt.Appendf(nil, `{"id":%d}`, i)}
+		recs[i] = eoscheck.Input("eos-in", i)
 	}
 	produce(t, addr, recs)
-	file := writeFile(t, "eos.yaml", eosPipeline)
+	file := writeFile(t, "eos.yaml", eoscheck.Manifest("eos-e2e", "eos-in", "eos-out", "  parallelism: 2\n"))
 	args := []string{"pipeline", "run", "-f", file, "--bootstrap", addr, "--instance", "eos",
 		"--session-timeout", "10s", "--max-poll-records", "200", "--stats-interval", "500ms"}
 
@@ -111,32 +97,8 @@ func TestExactlyOnceUnderSIGKILL(t *testing.T) {
 	}
 
 	out := drain(t, addr, "eos-out", false)
-	seen := make(map[int]int, total)
-	for _, r := range out {
-		var id int
-		if _, err := fmt.Sscanf(string(r.Value), `{"double":%d,"id":%d}`, new(int), &id); err != nil {
-			t.Fatalf("bad output %s: %v", r.Value, err)
-		}
-		if want := fmt.Sprintf(`{"double":%d,"id":%d}`, 2*id, id); string(r.Value) != want || string(r.Key) != strconv.Itoa(id) {
-			t.Fatalf("output %s key %s, want %s key %d", r.Value, r.Key, want, id)
-		}
-		seen[id]++
-	}
-	missing, dup := 0, 0
-	for i := range total {
-		n := seen[i]
-		switch {
-		case i%10 == 3 && n != 0:
-			t.Fatalf("record %d should have been filtered, seen %d times", i, n)
-		case i%10 != 3 && n == 0:
-			missing++
-		case n > 1:
-			dup++
-		}
-	}
-	want := total - total/10
-	if missing > 0 || dup > 0 || len(out) != want {
-		t.Fatalf("read_committed output: %d records, want %d; %d missing, %d duplicated", len(out), want, missing, dup)
+	if err := eoscheck.Check(out, total); err != nil {
+		t.Fatal(err)
 	}
 	all := drain(t, addr, "eos-out", true)
 	t.Logf("%d SIGKILLs; read_committed: %d records, each once; read_uncommitted: %d (aborted duplicates included)", killed, len(out), len(all))

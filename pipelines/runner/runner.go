@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,35 @@ func (s Stats) Attrs() []any {
 	return []any{"in", s.In, "out", s.Out, "filtered", s.Filtered, "errors", s.Errors,
 		"dead_lettered", s.DeadLettered, "lag", s.Lag, "batches", s.Batches, "aborted", s.Aborted,
 		"batch_latency_avg", avg, "batch_latency_max", s.LatencyMax}
+}
+
+// RunLogged is Run, logging the counters to log ("pipeline stats") every
+// interval (never when it is 0) and once more when Run returns ("pipeline
+// stopped"). The goroutine that logs is stopped before it returns.
+func (r *Runner) RunLogged(ctx context.Context, log *slog.Logger, every time.Duration) error {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	if every > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(every)
+			defer tick.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+					log.Info("pipeline stats", r.Stats().Attrs()...)
+				}
+			}
+		}()
+	}
+	err := r.Run(ctx)
+	close(done)
+	wg.Wait()
+	log.Info("pipeline stopped", r.Stats().Attrs()...)
+	return err
 }
 
 // counters are Stats as atomics, added to by every consumer.

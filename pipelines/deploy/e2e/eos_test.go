@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,21 +12,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/tributary-io/tributary/pipelines/e2e/eoscheck"
 	"github.com/tributary-io/tributary/pipelines/runner"
 )
-
-const workerEOSPipeline = `apiVersion: tributary.io/v1
-kind: Pipeline
-metadata: {name: eos-deployed}
-spec:
-  input: {topics: [weos-in]}
-  processors:
-    - filter: value.id % 10 != 3
-    - map:
-        key: string(value.id)
-        value: '{"id": value.id, "double": value.id * 2}'
-  outputs: [{topic: weos-out}]
-`
 
 // TestWorkerExactlyOnceUnderSIGKILL: a deployed topic-to-topic pipeline
 // (exactly-once, the default) processes 200,000 records while the
@@ -38,7 +24,7 @@ spec:
 // before the node's own worker, so the pipeline runs on one of them while
 // either lives, and moves between them as they die.
 func TestWorkerExactlyOnceUnderSIGKILL(t *testing.T) {
-	const total, maxKills, session = 200_000, 8, 3 * time.Second
+	const total, maxKills, session = eoscheck.Records, 8, 3 * time.Second
 	root := t.TempDir()
 	n := startNode(t, filepath.Join(root, "data"), "", "", "worker:\n  session_timeout: 3s\n")
 	for _, topic := range []string{"weos-in", "weos-out"} {
@@ -46,7 +32,7 @@ func TestWorkerExactlyOnceUnderSIGKILL(t *testing.T) {
 			t.Fatalf("topic create %s: %s", topic, out)
 		}
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(n.kafka), kgo.DefaultProduceTopic("weos-in"), kgo.ProducerLinger(5*time.Millisecond))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n.kafka), kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +40,7 @@ func TestWorkerExactlyOnceUnderSIGKILL(t *testing.T) {
 	for from := 0; from < total; from += 10_000 {
 		recs := make([]*kgo.Record, 0, 10_000)
 		for i := from; i < from+10_000; i++ {
-			recs = append(recs, &kgo.Record{Key: []byte(strconv.Itoa(i)), Value: fmt.Appendf(nil, `{"id":%d}`, i)})
+			recs = append(recs, eoscheck.Input("weos-in", i))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		err := cl.ProduceSync(ctx, recs...).FirstErr()
@@ -98,7 +84,7 @@ func TestWorkerExactlyOnceUnderSIGKILL(t *testing.T) {
 	startWorker("a1")
 	startWorker("a2")
 	manifest := filepath.Join(root, "eos.yaml")
-	if err := os.WriteFile(manifest, []byte(workerEOSPipeline), 0o644); err != nil {
+	if err := os.WriteFile(manifest, []byte(eoscheck.Manifest("eos-deployed", "weos-in", "weos-out", "")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if out, code := n.cli(t, "apply", "-f", manifest); code != 0 || !strings.Contains(out, "+ pipeline/eos-deployed created") {
@@ -140,28 +126,9 @@ func TestWorkerExactlyOnceUnderSIGKILL(t *testing.T) {
 	}
 	waitFor(t, 3*time.Minute, "the pipeline's group to commit every input offset", func() bool { return lag() == 0 })
 
-	seen := make(map[int]int, total)
 	out := readAllRecords(t, n.kafka, "weos-out")
-	for _, r := range out {
-		id, err := strconv.Atoi(string(r.Key))
-		if want := fmt.Sprintf(`{"double":%d,"id":%d}`, 2*id, id); err != nil || string(r.Value) != want {
-			t.Fatalf("output key %q value %s", r.Key, r.Value)
-		}
-		seen[id]++
-	}
-	missing, dup := 0, 0
-	for i := range total {
-		switch c := seen[i]; {
-		case i%10 == 3 && c != 0:
-			t.Fatalf("record %d should have been filtered, seen %d times", i, c)
-		case i%10 != 3 && c == 0:
-			missing++
-		case c > 1:
-			dup++
-		}
-	}
-	if want := total - total/10; missing > 0 || dup > 0 || len(out) != want {
-		t.Fatalf("read_committed output: %d records, want %d; %d missing, %d duplicated", len(out), want, missing, dup)
+	if err := eoscheck.Check(out, total); err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("%d SIGKILLs of the worker running the pipeline; read_committed output: %d records, each once", kills, len(out))
 }
