@@ -62,7 +62,9 @@ func (s *supervisor) ensure(ctx context.Context, open openFunc) error {
 	if err != nil {
 		return s.failed(err)
 	}
-	inst, err := open(ctx, p)
+	octx, release := startCtx(ctx)
+	inst, err := open(octx, p)
+	release()
 	if err != nil {
 		p.stop()
 		if sdk.Problems(err) != nil {
@@ -77,6 +79,25 @@ func (s *supervisor) ensure(ctx context.Context, open openFunc) error {
 	}
 	s.proc, s.inst = p, inst
 	return nil
+}
+
+// startCtx is the context a restart opens its instance on: ctx's values and
+// cancellation (a stopping task ends the restart), but not its deadline. A
+// Read waits for data only briefly; an Open cut short by that deadline would
+// count as another failure, and on a loaded machine where starting a plugin
+// takes longer than any caller waits, the plugin would never come back.
+// The Open is bounded by CallTimeout instead. release frees the context.
+func startCtx(ctx context.Context) (octx context.Context, release func()) {
+	octx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			cancel(ctx.Err())
+		}
+	})
+	return octx, func() {
+		stop()
+		cancel(nil)
+	}
 }
 
 // failed schedules the next start after the backoff and wraps err.
