@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // manifests is the issue #9 directory: topics, a file source connector
@@ -150,6 +155,38 @@ func TestApplyConnectorAndPipeline(t *testing.T) {
 	appendLines(t, logFile, logLine("info", "mid600", 600), logLine("error", "e2", 1))
 	waitValues(t, n, "log-errors", []string{`{"level":"error","msg":"e1"}`, `{"level":"error","msg":"e2"}`})
 	waitValues(t, n, "log-slow", []string{`{"level":"info","msg":"slow1"}`, `{"level":"info","msg":"mid600"}`})
+
+	// The spec is a record of __tributary_configs keyed by kind and name,
+	// holding the manifest; the pipeline runs as its own consumer group.
+	var spec struct {
+		Manifest string `json:"manifest"`
+	}
+	for _, r := range readAllRecords(t, n.kafka, "__tributary_configs") {
+		if string(r.Key) == "pipeline/slow-and-failed" {
+			if err := json.Unmarshal(r.Value, &spec); err != nil {
+				t.Fatalf("spec record %s: %v", r.Value, err)
+			}
+		}
+	}
+	if !strings.Contains(spec.Manifest, `value.latency_ms >= 500`) {
+		t.Fatalf("__tributary_configs has no record pipeline/slow-and-failed with the manifest (%q)", spec.Manifest)
+	}
+	func() {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(n.kafka))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		groups, err := kadm.NewClient(cl).DescribeGroups(ctx, "tributary-pipeline-slow-and-failed")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := groups["tributary-pipeline-slow-and-failed"]; g.State != "Stable" || len(g.Members) != 1 {
+			t.Fatalf("the pipeline's consumer group: state %q, %d members, want Stable with one", g.State, len(g.Members))
+		}
+	}()
 
 	// The node's /metrics counts the pipeline's records by outcome (five
 	// lines read, four written, fast1 filtered) and shows the connector
