@@ -134,6 +134,8 @@ func TestSourceExactlyOnceUnderKills(t *testing.T) {
 		}
 		if round == 6 { // the node itself dies and comes back
 			n.proc.kill()
+			// No orphans: the node's plugin processes exit with it.
+			waitFor(t, 10*time.Second, "the killed node's plugin processes to exit", func() bool { return len(pluginPIDs()) == 0 })
 			n = startNode(t, dataDir, n.kafka, n.api, "")
 		}
 	}
