@@ -246,6 +246,9 @@ func (c Config) Raw() map[string]string {
 	}
 	out[KeyTasksMax] = strconv.Itoa(c.Tasks)
 	out[KeyTolerance] = string(c.Tolerance)
+	out[KeyRetryTimeout] = c.RetryTimeout.String()
+	out[KeyRetryDelayMax] = c.RetryDelayMax.String()
+	out[KeyBatchMax] = strconv.Itoa(c.BatchMax)
 	if c.DeadLetter != "" {
 		out[KeyDeadLetterTopic] = c.DeadLetter
 	}

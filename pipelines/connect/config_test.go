@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -56,6 +57,25 @@ func TestParseSplitsPluginConfig(t *testing.T) {
 	}
 	if c.Kind != sdk.KindSink || c.Tolerance != ToleranceAll || c.Tasks != 1 {
 		t.Fatalf("parsed %+v", c)
+	}
+}
+
+// TestRawRoundTrips: Raw gives back every setting, so parsing it again
+// yields the same configuration.
+func TestRawRoundTrips(t *testing.T) {
+	for _, raw := range []map[string]string{
+		{"plugin": "file", "type": "source", "topic": "t", "paths": "/x/*.log"},
+		{"plugin": "file", "type": "sink", "topics": "a,b", "tasks.max": "3", "dir": "/d", "errors.tolerance": "all",
+			"errors.deadletterqueue.topic.name": "dlq", "errors.retry.timeout": "5s", "errors.retry.delay.max": "1s", "batch.max.records": "77"},
+	} {
+		c, probs := Parse("c", raw)
+		if len(probs) > 0 {
+			t.Fatal(probs)
+		}
+		again, probs := Parse("c", c.Raw())
+		if len(probs) > 0 || !reflect.DeepEqual(again, c) {
+			t.Fatalf("Parse(Raw()) = %+v (%v), want %+v", again, probs, c)
+		}
 	}
 }
 
