@@ -125,6 +125,14 @@ func TestWorkerExactlyOnceUnderSIGKILL(t *testing.T) {
 		t.Errorf("only %d kills before the input was nearly done: the test does not exercise recovery", kills)
 	}
 	waitFor(t, 3*time.Minute, "the pipeline's group to commit every input offset", func() bool { return lag() == 0 })
+	// The node knows where the pipeline runs; a standalone worker serves
+	// no REST API, so the node says whose log to read.
+	var e struct {
+		Message string `json:"message"`
+	}
+	if code := n.call(t, "GET", "/pipelines/eos-deployed/logs", nil, &e); code != 404 || !strings.Contains(e.Message, "runs on worker a") {
+		t.Errorf("GET logs of a pipeline on a standalone worker: %d %q", code, e.Message)
+	}
 
 	out := readAllRecords(t, n.kafka, "weos-out")
 	if err := eoscheck.Check(out, total); err != nil {
