@@ -21,13 +21,13 @@ func (n *Node) consoleRoutes(mux *http.ServeMux) {
 	})
 }
 
-// startConsole connects the console to this node's own Kafka listeners.
+// startConsole connects the console to this node's own broker.
 func (n *Node) startConsole() {
-	var seeds []string
-	for _, a := range n.broker.Addrs() {
-		seeds = append(seeds, dialable(a))
+	seeds, opts, err := n.localClient()
+	if err == nil {
+		err = n.console.Start(seeds, opts...)
 	}
-	if err := n.console.Start(seeds); err != nil {
+	if err != nil {
 		n.logger.Error("console did not start", "error", err)
 	}
 }

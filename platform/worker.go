@@ -7,6 +7,8 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/tributary-io/tributary/broker/log"
 	"github.com/tributary-io/tributary/pipelines/connect"
 	"github.com/tributary-io/tributary/pipelines/deploy"
@@ -38,16 +40,16 @@ func (n *Node) startWorker(ctx context.Context) error {
 	if err := reg.Discover(ctx); err != nil {
 		n.logger.Warn("plugin discovery", "dir", ws.PluginDir, "error", err)
 	}
-	var seeds []string
-	for _, a := range n.broker.Addrs() {
-		seeds = append(seeds, dialable(a))
+	seeds, clientOpts, err := n.localClient()
+	if err != nil {
+		return err
 	}
 	url := ""
 	if n.httpAddr != nil {
 		url = "http://" + dialable(n.httpAddr)
 	}
 	w, err := deploy.New(deploy.Config{
-		Seeds: seeds, ID: ws.ID, URL: url, Host: connect.RegistryHost{Registry: reg},
+		Seeds: seeds, ClientOpts: clientOpts, ID: ws.ID, URL: url, Host: connect.RegistryHost{Registry: reg},
 		Logger: n.logger.With("component", "worker"), Metrics: n.workerMetrics, Registerer: n.registry, SessionTimeout: ws.SessionTimeout,
 	})
 	if err != nil {
@@ -74,4 +76,29 @@ func dialable(a net.Addr) string {
 		return a.String()
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// localBroker is the optional capability of the node's broker to say how
+// its own clients reach it (broker.Broker.LocalClient).
+type localBroker interface {
+	LocalClient() (net.Addr, []kgo.Opt, error)
+}
+
+// localClient returns the seeds and client options with which the node's
+// worker and console reach its broker: the broker's inter-broker listener
+// with its TLS and SASL settings, so they authenticate like any client;
+// every listener, without options, for a broker that cannot say.
+func (n *Node) localClient() ([]string, []kgo.Opt, error) {
+	if lb, ok := n.broker.(localBroker); ok {
+		addr, opts, err := lb.LocalClient()
+		if err != nil {
+			return nil, nil, err
+		}
+		return []string{dialable(addr)}, opts, nil
+	}
+	var seeds []string
+	for _, a := range n.broker.Addrs() {
+		seeds = append(seeds, dialable(a))
+	}
+	return seeds, nil, nil
 }

@@ -51,7 +51,13 @@ func runWorker(ctx context.Context, c *cli, args []string) error {
 	if err := reg.Discover(ctx); err != nil {
 		logger.Warn("plugin discovery", "dir", *dir, "error", err)
 	}
-	w, err := deploy.New(deploy.Config{Seeds: cf.seeds(), ID: *id, Host: connect.RegistryHost{Registry: reg},
+	// Connectors and pipelines authenticate with the --sasl-* and --tls-*
+	// flags, like any other client command.
+	clientOpts, err := cf.security.opts()
+	if err != nil {
+		return err
+	}
+	w, err := deploy.New(deploy.Config{Seeds: cf.seeds(), ClientOpts: clientOpts, ID: *id, Host: connect.RegistryHost{Registry: reg},
 		Logger: logger, SessionTimeout: *session})
 	if err != nil {
 		return err

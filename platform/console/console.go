@@ -116,9 +116,11 @@ func New(cfg Config) (*Console, error) {
 func (c *Console) Handler() http.Handler { return c.mux }
 
 // Start connects to the cluster through seeds (host:port of Kafka
-// listeners) and starts sampling group lag.
-func (c *Console) Start(seeds []string) error {
-	opts := append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ClientID("tributary-console")}, c.cfg.ClientOpts...)
+// listeners), with opts added to Config.ClientOpts (the node's TLS and
+// SASL settings), and starts sampling group lag.
+func (c *Console) Start(seeds []string, opts ...kgo.Opt) error {
+	c.cfg.ClientOpts = append(append([]kgo.Opt(nil), c.cfg.ClientOpts...), opts...)
+	opts = append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ClientID("tributary-console")}, c.cfg.ClientOpts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("console kafka client: %w", err)
