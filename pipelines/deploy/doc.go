@@ -27,6 +27,22 @@
 // source tasks fence each other by transactional id, and pipelines and sinks
 // share their consumer groups.
 //
+// # Pipelines with connectors
+//
+// A pipeline whose input is a source connector, or with sink connector
+// outputs, is run as units the workers already have (bridge.go): connector
+// tasks named pipeline.<name>.source and pipeline.<name>.sink.<output>,
+// each reading or writing the bridge topic of its name, and the pipeline
+// itself, handed to the runner with those topics in place of its
+// connectors. They are units of the pipeline's spec, so they pause, restart
+// and stop with it, and they are not connector specs of their own.
+//
+// # Metrics and logs
+//
+// With Config.Metrics and Config.Registerer a worker exports per-pipeline
+// records, errors, batch latency and consumer lag (metrics.go); it keeps the
+// last lines every pipeline logged here for PipelineLogs (logs.go).
+//
 // # Ownership
 //
 // One goroutine (Worker.loop) owns the view of specs and statuses it
