@@ -18,6 +18,7 @@ npm_dir="${XDG_CACHE_HOME:-$HOME/.cache}/tributary/npm"
 have_kafkajs() { grep -qs "\"version\": \"$KAFKAJS_VERSION\"" "$npm_dir/node_modules/kafkajs/package.json"; }
 
 need=()
+command -v curl >/dev/null 2>&1 || need+=(curl) # README's first five minutes use it (TestMakeRun)
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
@@ -40,6 +41,7 @@ if ! have_kafkajs && command -v npm >/dev/null 2>&1; then
 fi
 
 missing=()
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 have_kafkajs || missing+=(kafkajs)

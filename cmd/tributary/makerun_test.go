@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -20,9 +21,10 @@ import (
 const makeRunLimit = 5 * time.Minute
 
 // TestMakeRun runs `make run` from the repository root as README's first
-// step does, and checks that `kcat -L` answers, that records go through, and
-// that Ctrl-C (SIGINT to the foreground process group) stops the node
-// gracefully. Only what must not collide with other tests on this machine
+// step does, and checks that `kcat -L` answers, that every command of README's
+// first five minutes (kcat and the tributary CLI) works and prints what the
+// README shows, and that Ctrl-C (SIGINT to the foreground process group) stops
+// the node gracefully. Only what must not collide with other tests on this machine
 // differs from a fresh clone: the binaries go to a temporary BIN, the data to
 // a temporary DATA, and the ports come from TRIBUTARY_* variables (the
 // embedded defaults, localhost:9092 and :8080, are checked by platform's
@@ -91,15 +93,10 @@ func TestMakeRun(t *testing.T) {
 		t.Fatalf("make run did not build into BIN: %v", err)
 	}
 
-	// README's kcat round trip.
-	in := strings.NewReader("alice:{\"item\":\"book\"}\nbob:{\"item\":\"pen\"}\n")
-	if r := runProgram(t, in, kcat, "-b", kafka, "-P", "-t", "orders", "-K:"); r.code != 0 {
-		t.Fatalf("kcat -P: exit %d: %s", r.code, r.stderr)
-	}
-	got := kcatConsumeAll(t, kcat, kafka, "orders", `%o %k=%s\n`)
-	if want := []string{`0 alice={"item":"book"}`, `1 bob={"item":"pen"}`}; strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("kcat -C printed %q, want %q", got, want)
-	}
+	// README's first five minutes, command by command, against this node;
+	// the CLI finds it through TRIBUTARY_BOOTSTRAP instead of its default.
+	runReadme(t, filepath.Join(root, "README.md"), "TRIBUTARY_BOOTSTRAP="+kafka, strings.NewReplacer(
+		"localhost:9092", kafka, "localhost:8080", httpAddr, "./bin/tributary", filepath.Join(tmp, "bin", "tributary")))
 
 	// Ctrl-C: the terminal sends SIGINT to make and the node alike.
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
@@ -129,4 +126,102 @@ func TestMakeRun(t *testing.T) {
 	if ents, err := os.ReadDir(filepath.Join(tmp, "data")); err != nil || len(ents) == 0 {
 		t.Fatalf("DATA holds nothing after the run (%v)", err)
 	}
+}
+
+// readmeCommand is one shell command of README's first five minutes and the
+// output lines the README shows for it (comment lines right below it).
+type readmeCommand struct {
+	line string
+	want []string
+}
+
+// readmeCommands parses the sh blocks of README's "The first five minutes"
+// section up to its first subsection, but for `make run`, which the caller runs itself. A comment line
+// directly below a command is output it shows; one after a blank line is prose.
+func readmeCommands(t *testing.T, path string) []readmeCommand {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## The first five minutes\n")
+	if !ok {
+		t.Fatalf("%s has no section \"The first five minutes\"", path)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	section, _, _ = strings.Cut(section, "\n### ") // the pipeline and configuration tours are tested elsewhere
+	var cmds []readmeCommand
+	inBlock, afterCommand, continued := false, false, false
+	for _, line := range strings.Split(section, "\n") {
+		switch {
+		case strings.HasPrefix(line, "```"):
+			inBlock = line == "```sh"
+			afterCommand, continued = false, false
+		case !inBlock:
+		case strings.TrimSpace(line) == "":
+			afterCommand = false
+		case strings.HasPrefix(line, "#"):
+			if afterCommand {
+				c := &cmds[len(cmds)-1]
+				c.want = append(c.want, strings.TrimPrefix(line, "# "))
+			}
+		case continued:
+			cmds[len(cmds)-1].line += "\n" + line
+			continued = strings.HasSuffix(line, "|") || strings.HasSuffix(line, "\\")
+		case strings.TrimSpace(line) == "make run":
+		default:
+			cmds = append(cmds, readmeCommand{line: line})
+			afterCommand = true
+			continued = strings.HasSuffix(line, "|") || strings.HasSuffix(line, "\\")
+		}
+	}
+	if len(cmds) < 10 {
+		t.Fatalf("found %d commands in README's first five minutes: %+v", len(cmds), cmds)
+	}
+	return cmds
+}
+
+// topicIDPattern matches a topic id as the CLI prints it (22 base64url characters).
+var topicIDPattern = regexp.MustCompile(`\b[A-Za-z0-9_-]{22}\b`)
+
+// normalizeOutput masks topic ids and collapses runs of spaces, so README's
+// example output compares with a run's.
+func normalizeOutput(s string) string {
+	return strings.Join(strings.Fields(topicIDPattern.ReplaceAllString(s, "<id>")), " ")
+}
+
+// runReadme runs README's first-five-minutes commands in order through bash,
+// with addresses and paths replaced by the test's and env added to the
+// environment, and checks each exits 0 and prints the output lines the README
+// shows for it.
+func runReadme(t *testing.T, readme, env string, subst *strings.Replacer) {
+	t.Helper()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds, checked := readmeCommands(t, readme), 0
+	for _, c := range cmds {
+		checked += len(c.want)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		cmd := exec.CommandContext(ctx, bash, "-o", "pipefail", "-c", subst.Replace(c.line))
+		cmd.Env = append(nodetest.Env(), env)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		cancel()
+		if err != nil {
+			t.Fatalf("README command %q: %v\nstdout:\n%s\nstderr:\n%s", c.line, err, stdout.String(), stderr.String())
+		}
+		got := map[string]bool{}
+		for _, l := range strings.Split(stdout.String(), "\n") {
+			got[normalizeOutput(l)] = true
+		}
+		for _, w := range c.want {
+			if !got[normalizeOutput(subst.Replace(w))] {
+				t.Fatalf("README command %q: output lacks %q\nstdout:\n%s", c.line, w, stdout.String())
+			}
+		}
+	}
+	t.Logf("ran %d README commands, %d output lines as shown", len(cmds), checked)
 }
