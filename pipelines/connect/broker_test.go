@@ -124,16 +124,30 @@ func committedRecords(t *testing.T, addr, topic string) []*kgo.Record {
 // when none.
 func groupOffset(t *testing.T, addr, group, topic string) int64 {
 	t.Helper()
+	o, err := committedOffset(addr, group, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// committedOffset is groupOffset for goroutines other than the test's.
+func committedOffset(addr, group, topic string) (int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := kadm.NewClient(client(t, addr)).FetchOffsets(ctx, group)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {
-		t.Fatalf("fetch offsets of %s: %v", group, err)
+		return 0, err
+	}
+	defer cl.Close()
+	resp, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
+	if err != nil {
+		return 0, fmt.Errorf("fetch offsets of %s: %w", group, err)
 	}
 	if o, ok := resp.Lookup(topic, 0); ok && o.Err == nil {
-		return o.At
+		return o.At, nil
 	}
-	return -1
+	return -1, nil
 }
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
