@@ -50,7 +50,12 @@ func testWorkerMetrics(t *testing.T, f *consoleFixture) {
 
 	// Request errors have series only once one happened.
 	requestOutOfRange(t, f.kafka, fixTopic)
-	exposed := exposedNames(scrape(t, f.node))
+	fams := scrape(t, f.node)
+	// The worker runtime's series too carry only bounded labels.
+	checkLabels(t, fams, map[string]bool{fixTopic: true, fixOutTopic: true, fixFragile: true,
+		"__consumer_offsets": true, "__transaction_state": true,
+		"__tributary_configs": true, "__tributary_status": true, "__tributary_offsets": true})
+	exposed := exposedNames(fams)
 	for name, where := range usedSeries(t) {
 		if !exposed[name] {
 			t.Errorf("%s (used by %s) is not exposed by a node running a connector and a pipeline", name, where)
