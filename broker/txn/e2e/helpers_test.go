@@ -44,6 +44,9 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 type proxy struct {
 	ln      net.Listener
 	backend atomic.Pointer[string]
+	// muted drops the broker's answers (requests still reach it), so a test
+	// can have the broker write batches whose acknowledgements are lost.
+	muted atomic.Bool
 
 	mu     sync.Mutex
 	conns  map[net.Conn]time.Time // open connections, by when they were opened
@@ -132,10 +135,27 @@ func (p *proxy) forward(client net.Conn) {
 		done <- struct{}{}
 	}
 	go pipe(server, client)
-	go pipe(client, server)
+	go pipe(&mutable{Conn: client, p: p}, server)
 	<-done
 	<-done
 }
+
+// mutable is a client connection whose writes (the broker's answers) vanish
+// while the proxy is muted.
+type mutable struct {
+	net.Conn
+	p *proxy
+}
+
+func (m *mutable) Write(b []byte) (int, error) {
+	if m.p.muted.Load() {
+		return len(b), nil
+	}
+	return m.Conn.Write(b)
+}
+
+// mute starts or stops dropping the broker's answers.
+func (p *proxy) mute(on bool) { p.muted.Store(on) }
 
 // Proxy timings.
 const (
