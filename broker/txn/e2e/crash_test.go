@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +14,69 @@ import (
 
 	"github.com/tributary-io/tributary/platform/nodetest"
 )
+
+// startServe builds the binary and starts `tributary serve` as a process that
+// clients reach through a proxy (the node advertises the proxy's address), so a
+// test can drop the answers of requests in flight and SIGKILL the broker.
+func startServe(t *testing.T) (*nodetest.Node, *proxy) {
+	t.Helper()
+	bin, err := nodetest.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bin.Remove)
+	px := newProxy(t)
+	n := bin.StartNode(t, nodetest.Flags("--worker-disabled", "--advertised-listeners", px.addr()))
+	px.setBackend(n.Kafka())
+	return n, px
+}
+
+// TestTransactionAcrossBrokerSIGKILL kills the broker process in the middle
+// of a transaction (two of its three topics added and written) and starts it
+// again: the coordinator reloads the open transaction from
+// __transaction_state, and the producer either finishes and commits it, all
+// three topics visible to read_committed, or aborts it, none visible.
+func TestTransactionAcrossBrokerSIGKILL(t *testing.T) {
+	topics := []string{"kill-x", "kill-y", "kill-z"}
+	n, px := startServe(t)
+	createTopics(t, px.addr(), 1, topics...)
+	for _, commit := range []bool{true, false} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		id := fmt.Sprintf("killed-mid-txn-%v", commit)
+		prod := txnProducer(t, px.addr(), id, kgo.TransactionTimeout(time.Minute))
+		if err := prod.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		v := fmt.Sprint(commit)
+		if err := prod.ProduceSync(ctx, rec(topics[0], 0, v), rec(topics[1], 0, v)).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		n.Kill()
+		n.Restart()
+		if commit {
+			if err := prod.ProduceSync(ctx, rec(topics[2], 0, v)).FirstErr(); err != nil {
+				t.Fatalf("produce after the restart: %v", err)
+			}
+		}
+		if err := prod.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+			t.Fatalf("end transaction (commit=%v) after the restart: %v", commit, err)
+		}
+		cancel()
+	}
+	for i, topic := range topics {
+		want := []string{"true"} // only the committed transaction
+		if got := values(readAll(t, px.addr(), topic, true)); !slices.Equal(got, want) {
+			t.Fatalf("%s read_committed %v, want %v", topic, got, want)
+		}
+		want = []string{"false", "true"} // both, the aborted one's records stay in the log
+		if i == 2 {
+			want = []string{"true"}
+		}
+		if got := values(readAll(t, px.addr(), topic, false)); !slices.Equal(got, want) {
+			t.Fatalf("%s read_uncommitted %v, want %v", topic, got, want)
+		}
+	}
+}
 
 // TestIdempotentProducerAcrossBrokerSIGKILL runs `tributary serve` as a
 // process and SIGKILLs it three times while a franz-go idempotent producer
@@ -27,16 +92,7 @@ func TestIdempotentProducerAcrossBrokerSIGKILL(t *testing.T) {
 		kills      = 3
 		topic      = "crash"
 	)
-	bin, err := nodetest.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bin.Remove)
-	// Clients reach the broker through the proxy (it advertises the proxy's
-	// address), so the test can drop the answers of requests in flight.
-	px := newProxy(t)
-	n := bin.StartNode(t, nodetest.Flags("--worker-disabled", "--advertised-listeners", px.addr()))
-	px.setBackend(n.Kafka())
+	n, px := startServe(t)
 	createTopics(t, px.addr(), partitions, topic)
 	prod := newClient(t, px.addr(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
