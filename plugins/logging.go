@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 
@@ -54,8 +55,36 @@ func (h *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 		all = append(all, "logger", h.name)
 	}
 	all = append(all, h.implied...)
+	if h.name != "" {
+		// A plugin's line reaches here parsed from JSON into a map, its
+		// attribute order lost; sorted, the same line always reads the same.
+		args = sortedPairs(args)
+	}
 	all = append(all, args...)
 	h.log.Log(context.Background(), slogLevel(level), msg, all...)
+}
+
+// sortedPairs returns key/value args ordered by key; a trailing odd value
+// stays last.
+func sortedPairs(args []any) []any {
+	type pair struct {
+		key string
+		v   [2]any
+	}
+	pairs := make([]pair, 0, len(args)/2)
+	for i := 0; i+1 < len(args); i += 2 {
+		k, _ := args[i].(string)
+		pairs = append(pairs, pair{k, [2]any{args[i], args[i+1]}})
+	}
+	slices.SortStableFunc(pairs, func(a, b pair) int { return strings.Compare(a.key, b.key) })
+	out := make([]any, 0, len(args))
+	for _, p := range pairs {
+		out = append(out, p.v[0], p.v[1])
+	}
+	if len(args)%2 == 1 {
+		out = append(out, args[len(args)-1])
+	}
+	return out
 }
 
 func (h *hclogAdapter) Trace(msg string, args ...any) { h.Log(hclog.Trace, msg, args...) }

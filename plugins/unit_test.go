@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,20 @@ func TestLineWriter(t *testing.T) {
 	w.Write([]byte(strings.Repeat("x", maxLine)))
 	if len(lines) != 3 || len(lines[2]) != len("three")+maxLine {
 		t.Fatalf("an overlong line is not logged in pieces: %d lines", len(lines))
+	}
+}
+
+func TestSortedPairs(t *testing.T) {
+	cases := []struct {
+		in, want []any
+	}{
+		{nil, []any{}},
+		{[]any{"who", "w", "from", 0, "plugin", "p"}, []any{"from", 0, "plugin", "p", "who", "w"}},
+		{[]any{"b", 1, "a", 2, "odd"}, []any{"a", 2, "b", 1, "odd"}},
+	}
+	for _, c := range cases {
+		if got := sortedPairs(c.in); !slices.Equal(got, c.want) {
+			t.Errorf("sortedPairs(%v) = %v, want %v", c.in, got, c.want)
+		}
 	}
 }

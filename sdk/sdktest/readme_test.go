@@ -17,6 +17,7 @@ var greeterFiles = map[string]string{
 	"// Package greeter is": "greeter/greeter.go",
 	"// Command greeter is": "main.go",
 	"package greeter":       "greeter/greeter_test.go",
+	"// Command tryhost":    "cmd/tryhost/main.go",
 }
 
 // readmeImport is the walk-through's module path; testdata/greeter lives in
@@ -42,7 +43,7 @@ func TestReadmeWalkthroughIsTestdata(t *testing.T) {
 			}
 		}
 		if file == "" {
-			continue // the host program of step 5 imports plugins, which sdk may not
+			t.Fatalf("a Go block of sdk/README.md is not in testdata/greeter:\n%s", block)
 		}
 		seen[file] = true
 		want, err := format.Source(bytes.ReplaceAll(block, []byte(readmeImport),
@@ -60,6 +61,44 @@ func TestReadmeWalkthroughIsTestdata(t *testing.T) {
 	}
 	if len(seen) != len(greeterFiles) {
 		t.Fatalf("README walk-through blocks found for %v, want %d files", seen, len(greeterFiles))
+	}
+}
+
+// TestReadmeTryhost runs step 4 and 5 of the walk-through: the greeter
+// built into bin/plugins, and the host program finding, validating and
+// reading it; its output is the README's, but for times and paths.
+func TestReadmeTryhost(t *testing.T) {
+	dir := t.TempDir()
+	for _, b := range [][2]string{{"bin/plugins/greeter", "./testdata/greeter"}, {"tryhost", "./testdata/greeter/cmd/tryhost"}} {
+		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b[0]), b[1]).CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
+		}
+	}
+	// Run by hand, the plugin explains itself and refuses.
+	out, err := exec.Command(filepath.Join(dir, "bin/plugins/greeter")).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "greeter 0.1.0 is a Tributary connector plugin") {
+		t.Fatalf("greeter run by hand: %v\n%s", err, out)
+	}
+	cmd := exec.Command(filepath.Join(dir, "tryhost"))
+	cmd.Dir = dir
+	out, err = cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("tryhost: %v\n%s", err, out)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)\\$ go mod tidy && go run ./cmd/tryhost\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README has no tryhost output")
+	}
+	// Times and the plugin's path differ from run to run.
+	norm := regexp.MustCompile(`(time|timestamp)=\S+|(path|binary)=\S+`)
+	want := norm.ReplaceAllString(string(m[1]), "$1$2=…")
+	got := norm.ReplaceAllString(string(out), "$1$2=…")
+	if got != want {
+		t.Fatalf("tryhost printed:\n%s\nREADME shows:\n%s", got, want)
 	}
 }
 
