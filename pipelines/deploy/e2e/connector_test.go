@@ -50,7 +50,17 @@ func TestInvalidConnectorRejected(t *testing.T) {
 	if len(names) != 0 {
 		t.Fatalf("connectors after a rejected create: %v", names)
 	}
-	out, code := n.cli(t, "connector", "validate", "file", "type=sink", "topics=a")
+	// The CLI lists every problem too, and creates nothing.
+	out, code := n.cli(t, "connector", "create", "bad", "plugin=file", "type=source", "topic=t", "tasks.max=two", "start=middle")
+	for _, want := range []string{"tasks.max", "two", "start", "middle", "paths", "3 problems"} {
+		if code == 0 || !strings.Contains(out, want) {
+			t.Fatalf("connector create with a bad config: exit %d, output lacks %q:\n%s", code, want, out)
+		}
+	}
+	if n.call(t, "GET", "/connectors", nil, &names); len(names) != 0 {
+		t.Fatalf("connectors after a rejected CLI create: %v", names)
+	}
+	out, code = n.cli(t, "connector", "validate", "file", "type=sink", "topics=a")
 	if code == 0 || !strings.Contains(out, "dir") {
 		t.Fatalf("connector validate: exit %d, output:\n%s", code, out)
 	}
