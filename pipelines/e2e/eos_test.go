@@ -35,24 +35,11 @@ func TestExactlyOnceUnderSIGKILL(t *testing.T) {
 		"--session-timeout", "10s", "--max-poll-records", "200", "--stats-interval", "500ms"}
 
 	adm := kadm.NewClient(newClient(t, addr))
-	ends := endOffsets(t, adm, "eos-in")
-	lag := func() int64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		committed, err := adm.FetchOffsets(ctx, runner.Group("eos-e2e"))
-		if err != nil {
-			return -1
-		}
-		var l int64
-		for p, end := range ends {
-			o, ok := committed.Lookup("eos-in", p)
-			if !ok || o.Err != nil {
-				l += end
-				continue
-			}
-			l += end - o.At
-		}
-		return l
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	lag, err := eoscheck.Lagger(ctx, adm, runner.Group("eos-e2e"), "eos-in")
+	cancel()
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	rng := rand.New(rand.NewPCG(9, 9))
@@ -102,18 +89,4 @@ func TestExactlyOnceUnderSIGKILL(t *testing.T) {
 	}
 	all := drain(t, addr, "eos-out", true)
 	t.Logf("%d SIGKILLs; read_committed: %d records, each once; read_uncommitted: %d (aborted duplicates included)", killed, len(out), len(all))
-}
-
-// endOffsets returns the end offset of each partition of topic.
-func endOffsets(t testing.TB, adm *kadm.Client, topic string) map[int32]int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	offs, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[int32]int64{}
-	offs.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
-	return out
 }

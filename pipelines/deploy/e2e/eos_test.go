@@ -50,30 +50,11 @@ func TestWorkerExactlyOnceUnderSIGKILL(t *testing.T) {
 		}
 	}
 	adm := kadm.NewClient(cl)
-	ends := map[int32]int64{}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	offs, err := adm.ListEndOffsets(ctx, "weos-in")
+	lag, err := eoscheck.Lagger(ctx, adm, runner.Group("eos-deployed"), "weos-in")
 	cancel()
 	if err != nil {
 		t.Fatal(err)
-	}
-	offs.Each(func(o kadm.ListedOffset) { ends[o.Partition] = o.Offset })
-	lag := func() int64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		committed, err := adm.FetchOffsets(ctx, runner.Group("eos-deployed"))
-		if err != nil {
-			return -1
-		}
-		var l int64
-		for p, end := range ends {
-			if o, ok := committed.Lookup("weos-in", p); ok && o.Err == nil && o.At >= 0 {
-				l += end - o.At
-			} else {
-				l += end
-			}
-		}
-		return l
 	}
 
 	workers := map[string]*proc{}

@@ -8,10 +8,13 @@
 package eoscheck
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -69,4 +72,36 @@ func Check(out []*kgo.Record, total int) error {
 		errs = append(errs, fmt.Errorf("read_committed output: %d records, want %d; %d missing, %d duplicated", len(out), want, missing, dup))
 	}
 	return errors.Join(errs...)
+}
+
+// Lagger reads the end offsets topic has now and returns a function that
+// says how many records up to them group has not committed yet (-1 when the
+// group's offsets cannot be read), summed over the partitions.
+func Lagger(ctx context.Context, adm *kadm.Client, group, topic string) (func() int64, error) {
+	offs, err := adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = offs.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
+	}
+	ends := map[int32]int64{}
+	offs.Each(func(o kadm.ListedOffset) { ends[o.Partition] = o.Offset })
+	return func() int64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		committed, err := adm.FetchOffsets(ctx, group)
+		if err != nil {
+			return -1
+		}
+		var lag int64
+		for p, end := range ends {
+			if o, ok := committed.Lookup(topic, p); ok && o.Err == nil && o.At >= 0 {
+				lag += end - o.At
+			} else {
+				lag += end
+			}
+		}
+		return lag
+	}, nil
 }
