@@ -410,14 +410,7 @@ func TestHungPluginIsKilledAndRestarted(t *testing.T) {
 	reg := echoRegistry(t, cfg)
 	ctx := context.Background()
 	src := openSource(t, reg, "echo", map[string]string{}, nil)
-	first := sdktest.ReadN(t, src, 10, 10, 10*time.Second)
-	if err := src.Commit(ctx, []sdk.Position{first[4].Position}); err != nil {
-		t.Fatal(err)
-	}
-	pid := src.Stats().PID
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	pid := readCommitSignal(t, src, 4, syscall.SIGSTOP)
 	// The stopped plugin cannot answer; the read fails once the heartbeats
 	// give up and the host kills it.
 	start := time.Now()

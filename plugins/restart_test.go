@@ -20,14 +20,7 @@ func TestRestartOutlastsShortReadDeadlines(t *testing.T) {
 	reg := echoRegistry(t, testConfig(t, ""))
 	ctx := context.Background()
 	src := openSource(t, reg, "echo", map[string]string{}, nil)
-	first := sdktest.ReadN(t, src, 10, 10, 10*time.Second)
-	if err := src.Commit(ctx, []sdk.Position{first[9].Position}); err != nil {
-		t.Fatal(err)
-	}
-	pid := src.Stats().PID
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	pid := readCommitSignal(t, src, 9, syscall.SIGKILL)
 	waitFor(t, 5*time.Second, "the killed plugin to exit", func() bool { return processGone(pid) })
 	// Reads with a deadline of 1ms: no plugin starts that fast.
 	waitFor(t, 20*time.Second, "a restarted plugin", func() bool {
@@ -41,4 +34,20 @@ func TestRestartOutlastsShortReadDeadlines(t *testing.T) {
 	if n, err := echo.Index("rec", again[0].Value); err != nil || n != 10 {
 		t.Fatalf("after the restart the source read %q, want rec-10 (after the committed rec-9)", again[0].Value)
 	}
+}
+
+// readCommitSignal reads the echo source's first ten records, commits the
+// position of record committed, then sends sig to the plugin process and
+// returns its pid.
+func readCommitSignal(t *testing.T, src *Source, committed int, sig syscall.Signal) int {
+	t.Helper()
+	first := sdktest.ReadN(t, src, 10, 10, 10*time.Second)
+	if err := src.Commit(context.Background(), []sdk.Position{first[committed].Position}); err != nil {
+		t.Fatal(err)
+	}
+	pid := src.Stats().PID
+	if err := syscall.Kill(pid, sig); err != nil {
+		t.Fatal(err)
+	}
+	return pid
 }
