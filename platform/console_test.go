@@ -332,6 +332,7 @@ func TestConsole(t *testing.T) {
 		}
 	})
 
+	t.Run("group-members", func(t *testing.T) { testGroupMembers(t, f) })
 	t.Run("worker-metrics", func(t *testing.T) { testWorkerMetrics(t, f) })
 	t.Run("chromium-pause-resume", func(t *testing.T) { testPauseResumeButtons(t, f) })
 

@@ -46,7 +46,18 @@ func testWorkerMetrics(t *testing.T, f *consoleFixture) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	waitMetric(t, f.node, "tributary_connector_state", running, "1 again after the restart", func(v float64) bool { return v == 1 })
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		if v, _ := scrape(t, f.node).value("tributary_connector_state", running); v == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			var st any
+			getJSON(t, f.base+"/connectors/"+fixConnector+"/status", &st)
+			t.Fatalf("the connector is not running 60s after its plugin was killed: status %v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	// Request errors have series only once one happened.
 	requestOutOfRange(t, f.kafka, fixTopic)
