@@ -5,8 +5,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
+	"github.com/tributary-io/tributary/pipelines/connect"
 	"github.com/tributary-io/tributary/pipelines/deploy"
 )
 
@@ -34,9 +36,23 @@ type pipelineInfo struct {
 	Changed *bool `json:"changed,omitempty"`
 }
 
-// pipelineState is GET /pipelines/{name}/status.
+// pipelineState is GET /pipelines/{name}/status. State is the overall
+// state; Worker and Trace are those of the part that explains it (the first
+// failed part, else the first part not running, else the pipeline itself).
+// Parts lists the pipeline and the connector tasks of its connector input
+// and outputs.
 type pipelineState struct {
-	Name    string    `json:"name"`
+	Name    string      `json:"name"`
+	State   string      `json:"state"`
+	Worker  string      `json:"worker_id"`
+	Trace   string      `json:"trace,omitempty"`
+	Updated time.Time   `json:"updated"`
+	Parts   []partState `json:"parts"`
+}
+
+// partState is one unit of a pipeline.
+type partState struct {
+	Unit    string    `json:"unit"`
 	State   string    `json:"state"`
 	Worker  string    `json:"worker_id"`
 	Trace   string    `json:"trace,omitempty"`
@@ -66,9 +82,22 @@ func (n *Node) listPipelines(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) pipelineStateOf(wk *deploy.Worker, s *deploy.Spec) pipelineState {
 	units, _ := wk.Statuses(deploy.KindPipeline, s.Name)
-	st := pipelineState{Name: s.Name, State: deploy.Overall(s.Paused, units)}
-	if len(units) > 0 {
-		st.Worker, st.Trace, st.Updated = units[0].Worker, units[0].Trace, units[0].Updated
+	st := pipelineState{Name: s.Name, State: deploy.Overall(s.Paused, units), Parts: []partState{}}
+	if len(units) == 0 {
+		return st
+	}
+	shown := units[0]
+	if i := slices.IndexFunc(units, func(u deploy.UnitStatus) bool { return u.State == connect.StateFailed }); i >= 0 {
+		shown = units[i]
+	} else if i := slices.IndexFunc(units, func(u deploy.UnitStatus) bool { return u.State != connect.StateRunning }); i >= 0 {
+		shown = units[i]
+	}
+	st.Worker, st.Trace, st.Updated = shown.Worker, shown.Trace, shown.Updated
+	if shown.Unit != units[0].Unit && shown.Trace != "" {
+		st.Trace = shown.Unit + ": " + shown.Trace
+	}
+	for _, u := range units {
+		st.Parts = append(st.Parts, partState{Unit: u.Unit, State: u.State, Worker: u.Worker, Trace: u.Trace, Updated: u.Updated})
 	}
 	return st
 }

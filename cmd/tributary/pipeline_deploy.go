@@ -56,6 +56,11 @@ func pipelineDescribe(ctx context.Context, c *cli, args []string) error {
 		State  string `json:"state"`
 		Worker string `json:"worker_id"`
 		Trace  string `json:"trace"`
+		Parts  []struct {
+			Unit   string `json:"unit"`
+			State  string `json:"state"`
+			Worker string `json:"worker_id"`
+		} `json:"parts"`
 	}
 	if _, err := api.do(ctx, "GET", "/pipelines/"+url.PathEscape(rest[0])+"/status", nil, &st); err != nil {
 		return err
@@ -66,6 +71,16 @@ func pipelineDescribe(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(c.stdout, "Name:    %s\nState:   %s\nWorker:  %s\n", info.Name, st.State, st.Worker)
 	if st.Trace != "" {
 		fmt.Fprintf(c.stdout, "Error:   %s\n", st.Trace)
+	}
+	if len(st.Parts) > 1 { // a pipeline with connectors
+		fmt.Fprintln(c.stdout, "Parts:")
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		for _, p := range st.Parts {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", p.Unit, p.State, p.Worker)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(c.stdout, "Manifest:\n%s\n", info.Manifest)
 	return nil

@@ -83,6 +83,10 @@ func (w *Worker) Status(unit string) (Status, bool) {
 type UnitStatus struct {
 	// Task is the task number of a connector task; 0 for a pipeline.
 	Task int `json:"id"`
+	// Unit is the unit's id: "pipeline/<name>", or
+	// "connector/<name>/<task>" for a connector task (of a pipeline's
+	// connector input or output, for a pipeline spec).
+	Unit string `json:"unit"`
 	Status
 }
 
@@ -99,7 +103,7 @@ func (w *Worker) Statuses(kind Kind, name string) ([]UnitStatus, error) {
 		if !ok {
 			st = Status{State: connect.StateUnassigned}
 		}
-		out = append(out, UnitStatus{Task: u.task, Status: st})
+		out = append(out, UnitStatus{Task: u.task, Unit: u.id, Status: st})
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -128,7 +129,10 @@ func TestPipelineWithConnectors(t *testing.T) {
 		return code == 0 && strings.Contains(out, "errors-feed") && strings.Contains(out, "running")
 	})
 	out, code = n.cli(t, "pipeline", "describe", "errors-feed")
-	if code != 0 || !strings.Contains(out, "State:   running") || !strings.Contains(out, "plugin: file") || !strings.Contains(out, `filter: value.level == "error"`) {
+	if code != 0 || !strings.Contains(out, "State:   running") || !strings.Contains(out, "plugin: file") || !strings.Contains(out, `filter: value.level == "error"`) ||
+		!regexp.MustCompile(`(?m)^  pipeline/errors-feed +running +node-1$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^  connector/pipeline\.errors-feed\.source/0 +running +node-1$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^  connector/pipeline\.errors-feed\.sink\.archive/0 +running +node-1$`).MatchString(out) {
 		t.Errorf("pipeline describe: exit %d, output:\n%s", code, out)
 	}
 	out, code = n.cli(t, "pipeline", "logs", "errors-feed")
@@ -174,5 +178,29 @@ func TestPipelineWithConnectors(t *testing.T) {
 	time.Sleep(time.Second)
 	if got := readAll(t, n.kafka, "pipeline.errors-feed.source"); len(got) != 4 {
 		t.Fatalf("after delete the bridge topic holds %d records, want the 4 read before", len(got))
+	}
+
+	// A sink that cannot write (its dir is below a regular file): the
+	// pipeline's status is its sink's, with the sink's error and name.
+	broken := strings.ReplaceAll(connectorPipeline(logDir, logFile+"/out", "value")["pipeline.yaml"], "errors-feed", "broken-feed")
+	writeDir(t, manDir, map[string]string{"pipeline.yaml": broken})
+	if out, code := n.cli(t, "apply", "-f", manDir); code != 0 {
+		t.Fatalf("apply broken-feed: exit %d, output:\n%s", code, out)
+	}
+	var st struct {
+		State string `json:"state"`
+		Trace string `json:"trace"`
+		Parts []struct {
+			Unit  string `json:"unit"`
+			State string `json:"state"`
+		} `json:"parts"`
+	}
+	waitFor(t, 30*time.Second, "the broken sink to show in the pipeline's status", func() bool {
+		n.call(t, "GET", "/pipelines/broken-feed/status", nil, &st)
+		return (st.State == "restarting" || st.State == "failed") &&
+			strings.HasPrefix(st.Trace, "connector/pipeline.broken-feed.sink.archive/0: ") && strings.Contains(st.Trace, "not a directory")
+	})
+	if len(st.Parts) != 3 || st.Parts[0].Unit != "pipeline/broken-feed" || st.Parts[0].State != "running" {
+		t.Errorf("parts of broken-feed: %+v", st.Parts)
 	}
 }
