@@ -74,6 +74,9 @@ func (w *worker) opts() []kgo.Opt {
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.InstanceID(w.member()),
 		kgo.SessionTimeout(cfg.SessionTimeout),
+		// kgo's default heartbeat (3s) is longer than the shortest sessions
+		// workers allow (1s), and the broker refuses such a member.
+		kgo.HeartbeatInterval(max(cfg.SessionTimeout/10, 100*time.Millisecond)),
 		kgo.WithLogger(kgoLogger{w.log}),
 		kgo.OnPartitionsRevoked(w.lag.forget),
 		kgo.OnPartitionsLost(w.lag.forget),
