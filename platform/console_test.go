@@ -59,26 +59,13 @@ func buildFilePlugin(t *testing.T) string {
 func startConsoleFixture(t *testing.T) *consoleFixture {
 	t.Helper()
 	plugins := buildFilePlugin(t)
-	n, err := New(Config{
+	n := startNodeWith(t, Config{
 		HTTPAddr: "127.0.0.1:0", Listeners: []string{"127.0.0.1:0"}, DataDir: t.TempDir(), NumPartitions: 3,
 		Groups: GroupsConfig{InitialRebalanceDelay: new(time.Duration)},
 		Worker: WorkerSection{PluginDir: plugins},
-	}, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := n.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := n.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
 	f := &consoleFixture{node: n, base: "http://" + n.HTTPAddr().String(), kafka: dialable(n.KafkaAddrs()[0]),
 		start: time.Now().Add(-time.Second), pluginDir: plugins}
 

@@ -89,10 +89,17 @@ series:
 
 func startRealNode(t *testing.T) *Node {
 	t.Helper()
-	n, err := New(Config{
+	return startNodeWith(t, Config{
 		HTTPAddr: "127.0.0.1:0", Listeners: []string{"127.0.0.1:0"}, DataDir: t.TempDir(), NumPartitions: 3,
 		Groups: GroupsConfig{InitialRebalanceDelay: new(time.Duration)}, // no delay: the test's group starts at once
-	}, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	})
+}
+
+// startNodeWith starts a node with cfg, logging nothing, and shuts it down
+// at the end of the test.
+func startNodeWith(t *testing.T, cfg Config) *Node {
+	t.Helper()
+	n, err := New(cfg, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

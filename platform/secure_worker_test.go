@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,7 +27,7 @@ import (
 func TestSecuredNodeWorkerAndConsole(t *testing.T) {
 	pki := authtest.NewPKI(t)
 	cert, key := pki.Issue(t, "broker", authtest.CertOptions{Usage: authtest.Server, File: "server"})
-	n, err := New(Config{
+	n := startNodeWith(t, Config{
 		HTTPAddr: "127.0.0.1:0", Listeners: []string{"SASL_SSL://127.0.0.1:0"}, DataDir: t.TempDir(), NumPartitions: 1,
 		Groups: GroupsConfig{InitialRebalanceDelay: new(time.Duration)},
 		Worker: WorkerSection{PluginDir: buildFilePlugin(t)},
@@ -38,22 +37,9 @@ func TestSecuredNodeWorkerAndConsole(t *testing.T) {
 			Users:           []string{"broker:broker-pw"},
 			InterBrokerUser: "broker", InterBrokerPassword: "broker-pw",
 		},
-	}, WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := n.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := n.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
 	if n.worker == nil {
 		t.Fatal("the worker did not start on a SASL_SSL-only node")
 	}

@@ -1,12 +1,13 @@
 package platform
 
 import (
-	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tributary-io/tributary/platform/nodetest"
 )
 
 // testWorkerMetrics checks the worker runtime series of a node running a
@@ -26,7 +27,7 @@ func testWorkerMetrics(t *testing.T, f *consoleFixture) {
 			">= "+strconv.Itoa(fixMessages), func(v float64) bool { return v >= fixMessages })
 	}
 
-	pids := pluginPIDs(filepath.Join(f.pluginDir, "file"))
+	pids := nodetest.PIDsOf(filepath.Join(f.pluginDir, "file"))
 	if len(pids) == 0 {
 		t.Fatal("no file plugin process is running for the connector")
 	}
@@ -72,20 +73,4 @@ func testWorkerMetrics(t *testing.T, f *consoleFixture) {
 			t.Errorf("%s (used by %s) is not exposed by a node running a connector and a pipeline", name, where)
 		}
 	}
-}
-
-// pluginPIDs lists the processes running the binary at path.
-func pluginPIDs(path string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == path {
-			out = append(out, pid)
-		}
-	}
-	return out
 }

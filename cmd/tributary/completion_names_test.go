@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -47,18 +46,7 @@ func TestCLICompletionNames(t *testing.T) {
 	}
 	complete := func(words ...string) string {
 		t.Helper()
-		all := append([]string{binPath}, words...)
-		quoted := make([]string, len(all))
-		for i, w := range all {
-			quoted[i] = "'" + w + "'"
-		}
-		prog := script.stdout + "\nCOMP_WORDS=(" + strings.Join(quoted, " ") + "); COMP_CWORD=" +
-			itoa(len(all)-1) + "; _tributary; echo \"${COMPREPLY[*]}\"\n"
-		out, err := exec.Command("bash", "-c", prog).CombinedOutput()
-		if err != nil {
-			t.Fatalf("bash: %v\n%s", err, out)
-		}
-		return strings.TrimSpace(string(out))
+		return bashComplete(t, script.stdout, words...)
 	}
 	b := s.kafka
 	for _, tc := range []struct {

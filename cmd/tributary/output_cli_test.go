@@ -179,19 +179,27 @@ func TestCLICompletionBash(t *testing.T) {
 		{[]string{"completion", ""}, "bash zsh"},
 	}
 	for _, tc := range tests {
-		words := append([]string{binPath}, tc.words...)
-		quoted := make([]string, len(words))
-		for i, w := range words {
-			quoted[i] = "'" + w + "'"
-		}
-		prog := script.stdout + "\nCOMP_WORDS=(" + strings.Join(quoted, " ") + "); COMP_CWORD=" +
-			itoa(len(words)-1) + "; _tributary; echo \"${COMPREPLY[*]}\"\n"
-		out, err := exec.Command("bash", "-c", prog).CombinedOutput()
-		if err != nil {
-			t.Fatalf("bash: %v\n%s", err, out)
-		}
-		if got := strings.TrimSpace(string(out)); got != tc.want {
+		if got := bashComplete(t, script.stdout, tc.words...); got != tc.want {
 			t.Errorf("completing %v: got %q, want %q", tc.words, got, tc.want)
 		}
 	}
+}
+
+// bashComplete runs the bash completion script in a real bash for the
+// words after the binary (the last is being completed) and returns the
+// candidates, space-separated.
+func bashComplete(t *testing.T, script string, words ...string) string {
+	t.Helper()
+	all := append([]string{binPath}, words...)
+	quoted := make([]string, len(all))
+	for i, w := range all {
+		quoted[i] = "'" + w + "'"
+	}
+	prog := script + "\nCOMP_WORDS=(" + strings.Join(quoted, " ") + "); COMP_CWORD=" +
+		itoa(len(all)-1) + "; _tributary; echo \"${COMPREPLY[*]}\"\n"
+	out, err := exec.Command("bash", "-c", prog).CombinedOutput()
+	if err != nil {
+		t.Fatalf("bash: %v\n%s", err, out)
+	}
+	return strings.TrimSpace(string(out))
 }

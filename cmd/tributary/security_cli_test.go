@@ -16,30 +16,7 @@ import (
 // broker with a SASL_PLAINTEXT listener and an authorizer, authenticating with
 // the --sasl-* flags every client command has.
 func TestUserAndACLCommands(t *testing.T) {
-	b, err := broker.New(broker.Config{
-		DataDir:         t.TempDir(),
-		Listeners:       []string{"SASL_PLAINTEXT://127.0.0.1:0"},
-		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-		CleanerInterval: time.Minute,
-		Security: broker.SecurityConfig{
-			Authorizer: true,
-			SuperUsers: []string{"User:admin"},
-			Users:      []broker.BootstrapUser{{Name: "admin", Password: "admin-pw"}},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = b.Shutdown(ctx)
-	})
+	b := startSASLBroker(t)
 	addr := b.Addrs()[0].String()
 	as := func(user, pass string, args ...string) result {
 		return runProgram(t, nil, binPath, append(args, "--bootstrap", addr, "--request-timeout", "10s",
@@ -93,4 +70,36 @@ func TestUserAndACLCommands(t *testing.T) {
 	if r := as("alice", "alice-pw", "topic", "list"); r.code == 0 {
 		t.Error("deleted user accepted")
 	}
+}
+
+// startSASLBroker starts an in-process broker whose only listener is
+// SASL_PLAINTEXT, with the authorizer on and the super user admin
+// (password admin-pw), and stops it at the end of the test.
+func startSASLBroker(t *testing.T) *broker.Broker {
+	t.Helper()
+	b, err := broker.New(broker.Config{
+		DataDir:         t.TempDir(),
+		Listeners:       []string{"SASL_PLAINTEXT://127.0.0.1:0"},
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		CleanerInterval: time.Minute,
+		Security: broker.SecurityConfig{
+			Authorizer: true,
+			SuperUsers: []string{"User:admin"},
+			Users:      []broker.BootstrapUser{{Name: "admin", Password: "admin-pw"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = b.Shutdown(ctx)
+	})
+	return b
 }

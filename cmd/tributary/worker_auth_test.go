@@ -3,15 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
-	"io"
-	"log/slog"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/tributary-io/tributary/broker"
 )
 
 // TestWorkerAuthenticates: a standalone `tributary worker` reaches a broker
@@ -19,25 +15,9 @@ import (
 // command (it creates and reads the workers' internal topics as that
 // user), and without them it fails to start with an error.
 func TestWorkerAuthenticates(t *testing.T) {
-	b, err := broker.New(broker.Config{
-		DataDir: t.TempDir(), Listeners: []string{"SASL_PLAINTEXT://127.0.0.1:0"},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CleanerInterval: time.Minute,
-		Security: broker.SecurityConfig{Authorizer: true, SuperUsers: []string{"User:admin"},
-			Users: []broker.BootstrapUser{{Name: "admin", Password: "admin-pw"}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := startSASLBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = b.Shutdown(ctx)
-	})
 	args := []string{"worker", "--bootstrap", b.Addrs()[0].String(), "--plugin-dir", t.TempDir(), "--worker-id", "w1",
 		"--request-timeout", "5s"}
 

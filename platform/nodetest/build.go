@@ -94,8 +94,12 @@ func (b *Binary) Remove() {
 // PluginPIDs lists the running processes of plugin name from b.PluginDir:
 // the plugin processes the nodes and workers of this test process started.
 // It reads /proc, so it finds nothing on systems without one.
-func (b *Binary) PluginPIDs(name string) []int {
-	want := filepath.Join(b.PluginDir, name)
+func (b *Binary) PluginPIDs(name string) []int { return PIDsOf(filepath.Join(b.PluginDir, name)) }
+
+// PIDsOf lists the running processes whose executable is path. It reads
+// /proc, so it finds nothing on systems without one.
+func PIDsOf(path string) []int {
+	want := path
 	entries, _ := os.ReadDir("/proc")
 	var out []int
 	for _, e := range entries {
