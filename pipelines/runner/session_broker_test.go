@@ -1,17 +1,12 @@
 package runner_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/tributary-io/tributary/pipelines"
-	"github.com/tributary-io/tributary/pipelines/runner"
 	"github.com/tributary-io/tributary/platform/nodetest"
 )
 
@@ -33,35 +28,7 @@ spec:
   outputs: [{topic: short-out}]
   delivery: at-least-once
 `
-	b, probs := pipelines.LoadBytes(context.Background(), "p.yaml", []byte(manifest), pipelines.Options{})
-	if len(probs) > 0 {
-		t.Fatalf("manifest: %v", probs)
-	}
-	m, prog, err := b.Pipeline("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := runner.New(runner.Config{
-		Name: m.Name, Spec: m.Pipeline, Program: prog, Seeds: []string{addr}, InstanceID: "a",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SessionTimeout: time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("pipeline run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("the pipeline did not stop within 30s")
-		}
-	}()
+	runUntilCleanup(t, newRunner(t, addr, manifest, "a", time.Second))
 
 	var recs []*kgo.Record
 	for i := range 100 {

@@ -111,10 +111,21 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// startPipeline loads a manifest the way `tributary pipeline run` and the
-// workers do (pipelines.LoadBytes, Bundle.Pipeline, runner.New) and runs it
-// until the test ends, when it stops it and checks Run returned nil.
+// startPipeline runs a stateful manifest with a 6s session until the test
+// ends, when it stops it and checks Run returned nil.
 func startPipeline(t *testing.T, addr, manifest, instance string) *runner.Runner {
+	t.Helper()
+	r := newRunner(t, addr, manifest, instance, 6*time.Second)
+	if !r.Stateful() {
+		t.Fatal("the runner does not run the pipeline as stateful")
+	}
+	runUntilCleanup(t, r)
+	return r
+}
+
+// newRunner loads a manifest the way `tributary pipeline run` and the
+// workers do (pipelines.LoadBytes, Bundle.Pipeline, runner.New).
+func newRunner(t *testing.T, addr, manifest, instance string, session time.Duration) *runner.Runner {
 	t.Helper()
 	b, probs := pipelines.LoadBytes(context.Background(), "p.yaml", []byte(manifest), pipelines.Options{})
 	if len(probs) > 0 {
@@ -126,14 +137,18 @@ func startPipeline(t *testing.T, addr, manifest, instance string) *runner.Runner
 	}
 	r, err := runner.New(runner.Config{
 		Name: m.Name, Spec: m.Pipeline, Program: prog, Seeds: []string{addr}, InstanceID: instance,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SessionTimeout: 6 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SessionTimeout: session,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Stateful() {
-		t.Fatal("the runner does not run the pipeline as stateful")
-	}
+	return r
+}
+
+// runUntilCleanup runs r until the test ends, then stops it and checks Run
+// returned nil within 30s.
+func runUntilCleanup(t *testing.T, r *runner.Runner) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
@@ -148,7 +163,6 @@ func startPipeline(t *testing.T, addr, manifest, instance string) *runner.Runner
 			t.Error("the pipeline did not stop within 30s")
 		}
 	})
-	return r
 }
 
 const windowManifest = `apiVersion: tributary.io/v1
