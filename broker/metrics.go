@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -29,9 +30,43 @@ func (b *Broker) registerCollectors() error {
 		}
 	}
 	// Subscribe runs fn on the metadata's applying goroutine, which fn must not
-	// call back into; RetainTopics does not.
+	// call back into; RetainTopics does not. prev is only touched there.
+	var prev *cluster.Snapshot
 	b.meta.Subscribe(func(snap *cluster.Snapshot) {
 		m.RetainTopics(func(topic string) bool { _, ok := snap.Topics[topic]; return ok })
+		shrinks, expands := isrChanges(prev, snap, b.cfg.NodeID)
+		m.ISRShrinks.Add(float64(shrinks))
+		m.ISRExpands.Add(float64(expands))
+		prev = snap
 	})
 	return nil
+}
+
+// isrChanges counts the partitions led by self in next whose in-sync set
+// lost (shrinks) or gained (expands) a member since prev: whether the
+// leader asked for the change or the controller made it (fencing a dead
+// broker), as the metadata records it.
+func isrChanges(prev, next *cluster.Snapshot, self int32) (shrinks, expands int) {
+	if prev == nil {
+		return 0, 0
+	}
+	for name, t := range next.Topics {
+		old, ok := prev.Topics[name]
+		if !ok || old.ID != t.ID {
+			continue
+		}
+		for i, p := range t.Partitions {
+			if p.Leader != self || i >= len(old.Partitions) {
+				continue
+			}
+			was := old.Partitions[i].ISR
+			if slices.ContainsFunc(was, func(id int32) bool { return !slices.Contains(p.ISR, id) }) {
+				shrinks++
+			}
+			if slices.ContainsFunc(p.ISR, func(id int32) bool { return !slices.Contains(was, id) }) {
+				expands++
+			}
+		}
+	}
+	return shrinks, expands
 }

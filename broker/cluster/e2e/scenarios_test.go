@@ -50,6 +50,24 @@ func TestClusterFollowerCatchesUp(t *testing.T) {
 	c.waitAgreed(30*time.Second, topic, fmt.Sprintf("node %d out of the ISR", follower), func(st map[int32]partitionState) bool {
 		return len(st[0].isr) == 2 && !slices.Contains(st[0].isr, follower)
 	})
+	// The leader's metrics say so: a shrink, and a partition under-replicated
+	// but not under min ISR; the live nodes have one raft leader.
+	ln := c.node(leader)
+	waitMetricOn(t, ln, 30*time.Second, "tributary_isr_shrinks_total", nil, ">= 1", func(v float64) bool { return v >= 1 })
+	waitMetricOn(t, ln, 30*time.Second, "tributary_partitions_under_replicated", nil, ">= 1", func(v float64) bool { return v >= 1 })
+	if v, _ := metricOn(t, ln, "tributary_partitions_under_min_isr", nil); v != 0 {
+		t.Errorf("node %d: tributary_partitions_under_min_isr = %v with 2 of 3 in sync and min.insync.replicas=2", leader, v)
+	}
+	raftLeaders := 0.0
+	for _, n := range c.nodes {
+		if n.id != follower {
+			v, _ := metricOn(t, n, "tributary_raft_state", map[string]string{"state": "Leader"})
+			raftLeaders += v
+		}
+	}
+	if raftLeaders != 1 {
+		t.Errorf("tributary_raft_state{state=Leader} sums to %v over the live nodes, want 1", raftLeaders)
+	}
 
 	// Uncompressed random values, so 100 MB of records are 100 MB on disk.
 	prod := c.client(kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProduceRequestTimeout(10*time.Second),
@@ -98,6 +116,8 @@ func TestClusterFollowerCatchesUp(t *testing.T) {
 	c.waitAgreed(3*time.Minute, topic, fmt.Sprintf("node %d back in the ISR", follower), func(st map[int32]partitionState) bool {
 		return slices.Contains(st[0].isr, follower)
 	})
+	waitMetricOn(t, ln, 30*time.Second, "tributary_isr_expands_total", nil, ">= 1", func(v float64) bool { return v >= 1 })
+	waitMetricOn(t, ln, 30*time.Second, "tributary_partitions_under_replicated", nil, "0", func(v float64) bool { return v == 0 })
 	t.Logf("wrote %d MiB (%d records) in %s with node %d down; it rejoined the ISR %s after its restart",
 		len(value)*records>>20, records, wrote.Round(time.Millisecond), follower, time.Since(start).Round(time.Millisecond))
 
