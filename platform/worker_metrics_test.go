@@ -63,6 +63,11 @@ func testWorkerMetrics(t *testing.T, f *consoleFixture) {
 	// Request errors have series only once one happened.
 	requestOutOfRange(t, f.kafka, fixTopic)
 	fams := scrape(t, f.node)
+	// The fixture's fragile topic (min.insync.replicas above its replicas)
+	// is the one partition under min ISR.
+	if v, _ := fams.value("tributary_partitions_under_min_isr", nil); v != 1 {
+		t.Errorf("tributary_partitions_under_min_isr = %v, want 1 (topic %s)", v, fixFragile)
+	}
 	// The worker runtime's series too carry only bounded labels.
 	checkLabels(t, fams, map[string]bool{fixTopic: true, fixOutTopic: true, fixFragile: true,
 		"__consumer_offsets": true, "__transaction_state": true,
