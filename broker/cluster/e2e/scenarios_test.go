@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // catchUpBytes is how much scenario 3 writes while the follower is down: the
@@ -46,7 +47,19 @@ func TestClusterFollowerCatchesUp(t *testing.T) {
 	if follower == 0 {
 		follower = leader%3 + 1 // leader and controller are the same node
 	}
+	// A one-replica topic on the follower goes offline with it.
+	lonely := kmsg.NewPtrCreateTopicsRequest()
+	lt := kmsg.NewCreateTopicsRequestTopic()
+	lt.Topic, lt.NumPartitions, lt.ReplicationFactor = "lonely", -1, -1
+	ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+	ra.Replicas = []int32{follower}
+	lt.ReplicaAssignment = append(lt.ReplicaAssignment, ra)
+	lonely.Topics = append(lonely.Topics, lt)
+	if resp, err := lonely.RequestWith(ctx, c.client()); err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create topic lonely on node %d: %v %+v", follower, err, resp)
+	}
 	c.kill(c.node(follower))
+	waitMetricOn(t, c.node(ctrl), 30*time.Second, "tributary_partitions_offline", nil, ">= 1 (lonely/0 at least)", func(v float64) bool { return v >= 1 })
 	c.waitAgreed(30*time.Second, topic, fmt.Sprintf("node %d out of the ISR", follower), func(st map[int32]partitionState) bool {
 		return len(st[0].isr) == 2 && !slices.Contains(st[0].isr, follower)
 	})
@@ -118,6 +131,7 @@ func TestClusterFollowerCatchesUp(t *testing.T) {
 	})
 	waitMetricOn(t, ln, 30*time.Second, "tributary_isr_expands_total", nil, ">= 1", func(v float64) bool { return v >= 1 })
 	waitMetricOn(t, ln, 30*time.Second, "tributary_partitions_under_replicated", nil, "0", func(v float64) bool { return v == 0 })
+	waitMetricOn(t, c.node(ctrl), 30*time.Second, "tributary_partitions_offline", nil, "0", func(v float64) bool { return v == 0 })
 	t.Logf("wrote %d MiB (%d records) in %s with node %d down; it rejoined the ISR %s after its restart",
 		len(value)*records>>20, records, wrote.Round(time.Millisecond), follower, time.Since(start).Round(time.Millisecond))
 
