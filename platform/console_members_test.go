@@ -68,3 +68,36 @@ func testGroupMembers(t *testing.T, f *consoleFixture) {
 		return strings.Contains(body, "No members (the group is empty).")
 	})
 }
+
+// testConnectorError creates a sink connector whose directory cannot be
+// made (under /proc): its task fails, and the workers page, over HTTP and
+// in Chromium, shows the connector with the error. The connector is
+// deleted afterwards.
+func testConnectorError(t *testing.T, f *consoleFixture) {
+	const name = "broken-sink"
+	apiCall(t, f.base, "POST", "/connectors", map[string]any{"name": name, "config": map[string]string{
+		"plugin": "file", "type": "sink", "topics": fixTopic, "dir": "/proc/tributary-cannot-create/out"}}, 201)
+	defer apiCall(t, f.base, "DELETE", "/connectors/"+name, nil, 204)
+	row := func(body string) string { // the broken connector's table row
+		_, rest, ok := strings.Cut(body, "<td>"+name+"</td>")
+		if !ok {
+			return ""
+		}
+		r, _, _ := strings.Cut(rest, "</tr>")
+		return r
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, body := fetchPage(t, f.base+"/console/workers")
+		if r := row(body); strings.Contains(r, `<pre class="value bad">`) && strings.Contains(r, "tributary-cannot-create") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the workers page shows no error for %s after 60s:\n%s", name, row(body))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if r := row(chromium(t, "--dump-dom", f.base+"/console/workers")); !strings.Contains(r, "tributary-cannot-create") {
+		t.Errorf("in Chromium the workers page shows no error for %s: %s", name, r)
+	}
+}

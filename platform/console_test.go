@@ -320,6 +320,7 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("group-members", func(t *testing.T) { testGroupMembers(t, f) })
+	t.Run("connector-error", func(t *testing.T) { testConnectorError(t, f) })
 	t.Run("worker-metrics", func(t *testing.T) { testWorkerMetrics(t, f) })
 	t.Run("chromium-pause-resume", func(t *testing.T) { testPauseResumeButtons(t, f) })
 
