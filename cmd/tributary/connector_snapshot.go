@@ -74,7 +74,8 @@ func decodeSnapshot(name string, task int, pos sdk.Position) (snapshotState, err
 // from the positions the task commits to the offsets topic.
 func connectorSnapshot(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "connector snapshot", "connector snapshot NAME [--task N] [--no-wait] [--timeout D]\n\n"+
-		"  Follows a change-capture source's initial snapshot (postgres-cdc) until every table is read.")
+		"  Follows a change-capture source's initial snapshot (postgres) until every table is read. The end\n"+
+		"  shows in the first position the task commits after it: a streamed change or a heartbeat record.")
 	cf := addClientFlags(fs, c)
 	task := fs.Int("task", 0, "the `task` to follow")
 	noWait := fs.Bool("no-wait", false, "print where the snapshot is and return")
@@ -118,6 +119,14 @@ func connectorSnapshot(ctx context.Context, c *cli, args []string) error {
 	id := name + "-" + strconv.Itoa(*task) // connect.TaskConfig.ID
 	tick := time.NewTicker(*every)
 	defer tick.Stop()
+	var last snapshotState
+	notDone := func() error {
+		bar.Finish()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("snapshot of %s not done after %s: %d of %d tables read", name, *timeout, last.TablesRead, last.Tables)
+		}
+		return ctx.Err()
+	}
 	for {
 		rctx, cancel := cf.requestContext(ctx)
 		pos, err := connect.ReadPosition(rctx, cf.seeds(), opts, id)
@@ -127,7 +136,7 @@ func connectorSnapshot(ctx context.Context, c *cli, args []string) error {
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("follow the snapshot of %s: %w", name, ctx.Err())
+				return notDone()
 			}
 			return fmt.Errorf("read the position of connector %s task %d: %w", name, *task, err)
 		}
@@ -135,6 +144,7 @@ func connectorSnapshot(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
+		last = st
 		if st.Tables > 0 {
 			bar.SetTotal(int64(st.Tables))
 		}
@@ -149,11 +159,7 @@ func connectorSnapshot(ctx context.Context, c *cli, args []string) error {
 		}
 		select {
 		case <-ctx.Done():
-			bar.Finish()
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("snapshot of %s not done after %s: %d of %d tables read", name, *timeout, st.TablesRead, st.Tables)
-			}
-			return ctx.Err()
+			return notDone()
 		case <-tick.C:
 		}
 	}
@@ -166,6 +172,8 @@ func printSnapshot(c *cli, cf *clientFlags, st snapshotState) error {
 	switch {
 	case !st.Started:
 		fmt.Fprintf(c.stdout, "%s task %d: no position committed yet\n", st.Connector, st.Task)
+	case st.Done && st.Tables == 0:
+		fmt.Fprintf(c.stdout, "%s task %d: no snapshot in progress (it is done, or none was taken)\n", st.Connector, st.Task)
 	case st.Done:
 		fmt.Fprintf(c.stdout, "%s task %d: snapshot done (%d tables)\n", st.Connector, st.Task, st.Tables)
 	default:
