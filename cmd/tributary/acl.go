@@ -179,13 +179,11 @@ func aclAdd(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	res, err := adm.CreateACLs(rctx, b)
 	if err != nil {
 		return fmt.Errorf("create acls: %w", err)
@@ -205,13 +203,11 @@ func aclRemove(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	res, err := adm.DeleteACLs(rctx, b)
 	if err != nil {
 		return fmt.Errorf("delete acls: %w", err)
@@ -233,13 +229,11 @@ func aclList(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	res, err := adm.DescribeACLs(rctx, b)
 	if err != nil {
 		return fmt.Errorf("describe acls: %w", err)

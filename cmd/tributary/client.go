@@ -109,6 +109,17 @@ func (f *clientFlags) newAdmin() (*kadm.Client, error) {
 	return kadm.NewClient(cl), nil
 }
 
+// admin opens an admin client and a context bounded by --request-timeout
+// for the action's requests; done closes both.
+func (f *clientFlags) admin(ctx context.Context) (*kadm.Client, context.Context, func(), error) {
+	adm, err := f.newAdmin()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rctx, cancel := f.requestContext(ctx)
+	return adm, rctx, func() { cancel(); adm.Close() }, nil
+}
+
 // requestContext bounds one admin round by --request-timeout.
 func (f *clientFlags) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, f.timeout)

@@ -74,13 +74,11 @@ func clusterStatus(ctx context.Context, c *cli, args []string) error {
 	if len(rest) > 0 {
 		return usageErrorf("unexpected argument %q", rest[0])
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	md, err := adm.Metadata(rctx)
 	if err != nil {
 		return fmt.Errorf("read cluster metadata: %w", err)

@@ -43,13 +43,11 @@ func groupList(ctx context.Context, c *cli, args []string) error {
 	if len(rest) > 0 {
 		return usageErrorf("unexpected argument %q", rest[0])
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	listed, err := adm.ListGroups(rctx, states...)
 	if err != nil {
 		return fmt.Errorf("list groups: %w", err)
@@ -115,13 +113,11 @@ func groupDescribe(ctx context.Context, c *cli, args []string) error {
 	if len(groups) == 0 {
 		return usageErrorf("no group name given")
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	lags, err := adm.Lag(rctx, groups...)
 	if err != nil {
 		return fmt.Errorf("describe groups: %w", err)
@@ -226,13 +222,11 @@ func groupDelete(ctx context.Context, c *cli, args []string) error {
 	if len(groups) == 0 {
 		return usageErrorf("no group name given")
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	resps, err := adm.DeleteGroups(rctx, groups...)
 	if err != nil {
 		return fmt.Errorf("delete groups: %w", err)

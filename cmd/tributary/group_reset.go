@@ -83,13 +83,11 @@ func groupResetOffsets(ctx context.Context, c *cli, args []string) error {
 		return usageErrorf("give --topic or --all-topics")
 	}
 
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 
 	// The steps: describe the group, fetch its offsets, find the
 	// partitions, list start and end offsets (and by time), commit.

@@ -48,13 +48,11 @@ func topicCreate(ctx context.Context, c *cli, args []string) error {
 	if len(names) != 1 {
 		return usageErrorf("want exactly one topic name, got %d", len(names))
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	cfgs := make(map[string]*string, len(configs.keys))
 	for _, k := range configs.keys {
 		v := configs.values[k]
@@ -97,13 +95,11 @@ func topicList(ctx context.Context, c *cli, args []string) error {
 	if len(rest) > 0 {
 		return usageErrorf("unexpected argument %q", rest[0])
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	list := adm.ListTopics
 	if *internal {
 		list = adm.ListTopicsWithInternal
@@ -152,13 +148,11 @@ func topicAlter(ctx context.Context, c *cli, args []string) error {
 		return usageErrorf("nothing to alter: give --config, --delete-config or --partitions")
 	}
 	topic := names[0]
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 
 	var changes []string
 	if len(set.keys) > 0 || len(del) > 0 {
@@ -222,13 +216,11 @@ func topicDelete(ctx context.Context, c *cli, args []string) error {
 	if len(names) == 0 {
 		return usageErrorf("no topic name given")
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	resps, err := adm.DeleteTopics(rctx, names...)
 	if err != nil {
 		return fmt.Errorf("delete topics: %w", err)

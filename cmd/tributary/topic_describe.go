@@ -51,13 +51,11 @@ func topicDescribe(ctx context.Context, c *cli, args []string) error {
 	if len(names) == 0 {
 		return usageErrorf("no topic name given")
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 
 	details, err := adm.ListTopicsWithInternal(rctx, names...)
 	if err != nil {

@@ -53,13 +53,11 @@ func txnList(ctx context.Context, c *cli, args []string) error {
 		}
 		ids = append(ids, id)
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	var listed kadm.ListedTransactions
 	if *pattern != "" {
 		listed, err = adm.ListTransactionsByTxPattern(rctx, ids, states, *pattern)
@@ -118,13 +116,11 @@ func txnDescribe(ctx context.Context, c *cli, args []string) error {
 	if len(ids) == 0 {
 		return usageErrorf("no transactional id given")
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	described, err := adm.DescribeTransactions(rctx, ids...)
 	if err != nil && len(described) == 0 {
 		return fmt.Errorf("describe transactions: %w", err)

@@ -122,13 +122,11 @@ func userDelete(ctx context.Context, c *cli, args []string) error {
 
 // alterUsers sends one AlterUserScramCredentials and reports per user.
 func alterUsers(ctx context.Context, c *cli, cf *clientFlags, dels []kadm.DeleteSCRAM, ups []kadm.UpsertSCRAM, verb string) error {
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	res, err := adm.AlterUserSCRAMs(rctx, dels, ups)
 	if err != nil {
 		return fmt.Errorf("alter user credentials: %w", err)
@@ -176,13 +174,11 @@ func userList(ctx context.Context, c *cli, args []string) error {
 	if err := cf.check(); err != nil {
 		return err
 	}
-	adm, err := cf.newAdmin()
+	adm, rctx, done, err := cf.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	rctx, cancel := cf.requestContext(ctx)
-	defer cancel()
+	defer done()
 	described, err := adm.DescribeUserSCRAMs(rctx, rest...)
 	if err != nil {
 		return fmt.Errorf("describe users: %w", err)
