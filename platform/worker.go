@@ -51,6 +51,7 @@ func (n *Node) startWorker(ctx context.Context) error {
 	w, err := deploy.New(deploy.Config{
 		Seeds: seeds, ClientOpts: clientOpts, ID: ws.ID, URL: url, Host: connect.RegistryHost{Registry: reg},
 		Logger: n.logger.With("component", "worker"), Metrics: n.workerMetrics, Registerer: n.registry, SessionTimeout: ws.SessionTimeout,
+		ClusterSize: max(len(n.cfg.Cluster.Peers), 1),
 	})
 	if err != nil {
 		return err

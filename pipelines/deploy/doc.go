@@ -9,7 +9,8 @@
 //     in the compacted topic __tributary_status.
 //   - Source positions are in __tributary_offsets (package connect).
 //
-// EnsureTopics creates the three topics with kadm when they are missing.
+// EnsureTopics creates the three topics with kadm when they are missing,
+// with three replicas, or one per broker on a smaller cluster.
 //
 // # Workers and assignment
 //

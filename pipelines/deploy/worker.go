@@ -43,6 +43,12 @@ type Config struct {
 	// connector groups and of pipeline groups: how long a dead worker's
 	// units wait before they move. Default 10s.
 	SessionTimeout time.Duration
+	// ClusterSize is how many brokers the cluster is meant to have (its
+	// voters). The internal topics are created with min(3, ClusterSize)
+	// replicas once that many brokers registered, or with as many as
+	// registered after a bounded wait (EnsureTopics). Zero: as many as are
+	// registered when the worker starts, up to three.
+	ClusterSize int
 }
 
 // EnsureDefaults fills every zero field with its default.
@@ -161,7 +167,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		w.unregister()
 		return fmt.Errorf("worker producer: %w", err)
 	}
-	if err := EnsureTopics(ctx, prod); err != nil {
+	if err := EnsureTopics(ctx, prod, w.cfg.ClusterSize); err != nil {
 		prod.Close()
 		w.unregister()
 		return err

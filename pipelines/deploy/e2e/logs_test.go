@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tributary-io/tributary/platform/nodetest"
 )
@@ -61,36 +65,81 @@ spec:
 		out, code := n1.cli(t, "apply", "-f", manifest)
 		return code == 0 && strings.Contains(out, "pipeline/shout")
 	})
-	var st struct {
-		State  string `json:"state"`
-		Worker string `json:"worker_id"`
-	}
-	waitFor(t, time.Minute, "the pipeline running", func() bool {
+	// The pipeline may move once while the second worker joins the group,
+	// so the whole check runs again until it holds with the pipeline on the
+	// same worker before and after: the node not running it answers, over
+	// REST and through the CLI, with the lines logged on the one running it.
+	var last string
+	check := func() bool {
+		var st struct {
+			State  string `json:"state"`
+			Worker string `json:"worker_id"`
+		}
 		n1.call(t, "GET", "/pipelines/shout/status", nil, &st)
-		return st.State == "running"
-	})
-	other := nodes[0]
-	if st.Worker == "node-1" {
-		other = nodes[1]
-	} else if st.Worker != "node-2" {
-		t.Fatalf("the pipeline runs on worker %q, want node-1 or node-2", st.Worker)
+		if st.State != "running" {
+			last = fmt.Sprintf("pipeline state %q", st.State)
+			return false
+		}
+		var other *node
+		switch st.Worker {
+		case "node-1":
+			other = nodes[1]
+		case "node-2":
+			other = nodes[0]
+		default:
+			t.Fatalf("the pipeline runs on worker %q, want node-1 or node-2", st.Worker)
+		}
+		var logs struct {
+			Worker  string   `json:"worker_id"`
+			Lines   []string `json:"lines"`
+			Message string   `json:"message"`
+		}
+		code := other.call(t, "GET", "/pipelines/shout/logs", nil, &logs)
+		if code != 200 || logs.Worker != st.Worker ||
+			!slices.ContainsFunc(logs.Lines, func(l string) bool { return strings.Contains(l, `msg="pipeline starting" pipeline=shout`) }) {
+			last = fmt.Sprintf("GET logs from the other node: %d %q, worker %q (status says %q), lines %q", code, logs.Message, logs.Worker, st.Worker, logs.Lines)
+			return false
+		}
+		out, code := other.cli(t, "pipeline", "logs", "shout")
+		if code != 0 || !strings.Contains(out, "shout state=running worker="+st.Worker) || !strings.Contains(out, `msg="pipeline starting" pipeline=shout`) {
+			last = fmt.Sprintf("pipeline logs through the other node: exit %d, output:\n%s", code, out)
+			return false
+		}
+		owner := st.Worker
+		n1.call(t, "GET", "/pipelines/shout/status", nil, &st)
+		last = "the pipeline moved during the check"
+		return st.Worker == owner
 	}
-	var logs struct {
-		Worker  string   `json:"worker_id"`
-		Lines   []string `json:"lines"`
-		Message string   `json:"message"`
+	deadline := time.Now().Add(time.Minute)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute: %s", last)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	code := 0
-	waitFor(t, 30*time.Second, "the other node to know the pipeline", func() bool {
-		code = other.call(t, "GET", "/pipelines/shout/logs", nil, &logs)
-		return code != 404 || !strings.Contains(logs.Message, "not found")
-	})
-	if code != 200 || logs.Worker != st.Worker ||
-		!slices.ContainsFunc(logs.Lines, func(l string) bool { return strings.Contains(l, `msg="pipeline starting" pipeline=shout`) }) {
-		t.Fatalf("GET logs from the other node: %d %q, worker %q, lines %q", code, logs.Message, logs.Worker, logs.Lines)
+	// The workers' internal topics are replicated on both nodes (the two
+	// started together), so neither node's death loses the specs.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(n1.kafka))
+	if err != nil {
+		t.Fatal(err)
 	}
-	out, code := other.cli(t, "pipeline", "logs", "shout")
-	if code != 0 || !strings.Contains(out, "shout state=running worker="+st.Worker) || !strings.Contains(out, `msg="pipeline starting" pipeline=shout`) {
-		t.Fatalf("pipeline logs through the other node: exit %d, output:\n%s", code, out)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	internal := []string{"__tributary_configs", "__tributary_status", "__tributary_offsets"}
+	details, err := kadm.NewClient(cl).ListTopics(ctx, internal...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range internal {
+		d, ok := details[name]
+		if !ok || d.Err != nil || len(d.Partitions) == 0 {
+			t.Fatalf("%s: not found (%v)", name, d.Err)
+		}
+		for _, p := range d.Partitions {
+			if len(p.Replicas) != 2 {
+				t.Errorf("%s partition %d has replicas %v, want one on each of the 2 nodes", name, p.Partition, p.Replicas)
+			}
+		}
 	}
 }
