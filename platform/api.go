@@ -108,6 +108,21 @@ func (n *Node) needWorker(w http.ResponseWriter) *deploy.Worker {
 	return n.worker
 }
 
+// needSpec is needWorker, then the spec of kind the path names; when either
+// is missing it has answered, and the spec is nil.
+func (n *Node) needSpec(w http.ResponseWriter, r *http.Request, kind deploy.Kind) (*deploy.Worker, *deploy.Spec) {
+	wk := n.needWorker(w)
+	if wk == nil {
+		return nil, nil
+	}
+	s, err := wk.Get(kind, r.PathValue("name"))
+	if err != nil {
+		writeErr(w, err)
+		return nil, nil
+	}
+	return wk, s
+}
+
 // connectorInfo is GET /connectors/{name}.
 type connectorInfo struct {
 	Name   string            `json:"name"`
@@ -231,26 +246,16 @@ func (n *Node) put(w http.ResponseWriter, r *http.Request, s *deploy.Spec) {
 }
 
 func (n *Node) getConnector(w http.ResponseWriter, r *http.Request) {
-	wk := n.needWorker(w)
-	if wk == nil {
-		return
-	}
-	s, err := wk.Get(deploy.KindConnector, r.PathValue("name"))
-	if err != nil {
-		writeErr(w, err)
+	_, s := n.needSpec(w, r, deploy.KindConnector)
+	if s == nil {
 		return
 	}
 	writeJSON(w, http.StatusOK, infoOf(s))
 }
 
 func (n *Node) getConnectorConfig(w http.ResponseWriter, r *http.Request) {
-	wk := n.needWorker(w)
-	if wk == nil {
-		return
-	}
-	s, err := wk.Get(deploy.KindConnector, r.PathValue("name"))
-	if err != nil {
-		writeErr(w, err)
+	_, s := n.needSpec(w, r, deploy.KindConnector)
+	if s == nil {
 		return
 	}
 	writeJSON(w, http.StatusOK, infoOf(s).Config)
@@ -342,13 +347,8 @@ func (n *Node) taskStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) connectorTasks(w http.ResponseWriter, r *http.Request) {
-	wk := n.needWorker(w)
-	if wk == nil {
-		return
-	}
-	s, err := wk.Get(deploy.KindConnector, r.PathValue("name"))
-	if err != nil {
-		writeErr(w, err)
+	_, s := n.needSpec(w, r, deploy.KindConnector)
+	if s == nil {
 		return
 	}
 	info := infoOf(s)

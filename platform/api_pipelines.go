@@ -157,26 +157,16 @@ func (n *Node) putPipelineSpec(w http.ResponseWriter, r *http.Request, name, man
 }
 
 func (n *Node) getPipeline(w http.ResponseWriter, r *http.Request) {
-	wk := n.needWorker(w)
-	if wk == nil {
-		return
-	}
-	s, err := wk.Get(deploy.KindPipeline, r.PathValue("name"))
-	if err != nil {
-		writeErr(w, err)
+	_, s := n.needSpec(w, r, deploy.KindPipeline)
+	if s == nil {
 		return
 	}
 	writeJSON(w, http.StatusOK, pipelineInfo{Name: s.Name, Manifest: s.Manifest, Paused: s.Paused, Updated: s.Updated})
 }
 
 func (n *Node) pipelineStatus(w http.ResponseWriter, r *http.Request) {
-	wk := n.needWorker(w)
-	if wk == nil {
-		return
-	}
-	s, err := wk.Get(deploy.KindPipeline, r.PathValue("name"))
-	if err != nil {
-		writeErr(w, err)
+	wk, s := n.needSpec(w, r, deploy.KindPipeline)
+	if s == nil {
 		return
 	}
 	writeJSON(w, http.StatusOK, n.pipelineStateOf(wk, s))
@@ -193,13 +183,8 @@ type pipelineLogLines struct {
 // worker its status names: this node's, or another node's, asked in turn
 // (?local=1 answers with this node's lines whatever the status says).
 func (n *Node) pipelineLogs(w http.ResponseWriter, r *http.Request) {
-	wk := n.needWorker(w)
-	if wk == nil {
-		return
-	}
-	s, err := wk.Get(deploy.KindPipeline, r.PathValue("name"))
-	if err != nil {
-		writeErr(w, err)
+	wk, s := n.needSpec(w, r, deploy.KindPipeline)
+	if s == nil {
 		return
 	}
 	owner := n.pipelineStateOf(wk, s).Worker
