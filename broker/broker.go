@@ -238,6 +238,11 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	}
 	b.state = stateStopped
 	var errs []error
+	if b.srv != nil {
+		// New connections are refused (clients retry a refused dial on
+		// another broker); the open ones are served until the end.
+		b.srv.StopAccepting()
+	}
 	if b.raft != nil {
 		// Controlled shutdown: leaderships move to other in-sync replicas while
 		// this node still serves, so clients re-route without losing anything.

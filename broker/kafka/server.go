@@ -115,8 +115,11 @@ type Server struct {
 	// closing is closed by Shutdown: accept loops stop and long polls return.
 	closing chan struct{}
 
-	mu        sync.Mutex
-	shutdown  bool
+	mu       sync.Mutex
+	shutdown bool
+	// noAccept is set by StopAccepting: listeners are closed, connections
+	// still served.
+	noAccept  bool
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	// connWG counts connection goroutines (reader; each reader waits for its writer).
@@ -168,7 +171,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // serve is Serve with the listener's security (nil: plaintext).
 func (s *Server) serve(ln net.Listener, l *Listener) error {
 	s.mu.Lock()
-	if s.shutdown {
+	if s.shutdown || s.noAccept {
 		s.mu.Unlock()
 		ln.Close()
 		return nil
@@ -186,7 +189,7 @@ func (s *Server) serve(ln net.Listener, l *Listener) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			if s.isShutdown() {
+			if s.stoppedAccepting() {
 				return nil
 			}
 			if errors.Is(err, net.ErrClosed) {
@@ -208,12 +211,6 @@ func (s *Server) serve(ln net.Listener, l *Listener) error {
 		backoff = 0
 		s.startConn(nc, ln.Addr().String(), l)
 	}
-}
-
-func (s *Server) isShutdown() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.shutdown
 }
 
 func (s *Server) startConn(nc net.Conn, listener string, l *Listener) {
@@ -239,6 +236,29 @@ func (s *Server) startConn(nc net.Conn, listener string, l *Listener) {
 		delete(s.conns, c)
 		s.mu.Unlock()
 	}()
+}
+
+// StopAccepting closes the listeners; the connections already open go on
+// being served until Shutdown. It is the first step of a graceful stop:
+// while leaderships move away, a client that needs this broker on a new
+// connection has its dial refused, which clients retry elsewhere, rather
+// than having its first request on a fresh connection cut off unanswered by
+// Shutdown, an EOF franz-go takes for missing SASL and does not retry.
+// Safe to call more than once.
+func (s *Server) StopAccepting() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noAccept = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+}
+
+// stoppedAccepting reports whether StopAccepting or Shutdown was called.
+func (s *Server) stoppedAccepting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutdown || s.noAccept
 }
 
 // Shutdown stops accepting, wakes long polls, lets each connection finish the

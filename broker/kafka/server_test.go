@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -329,4 +330,39 @@ func TestLargeFramesReadInFull(t *testing.T) {
 			t.Fatalf("%d-byte produce: error %d", size, p.ErrorCode)
 		}
 	}
+}
+
+// TestStopAcceptingServesOpenConnections: after StopAccepting a new dial is
+// refused while a connection opened before still gets answers, until
+// Shutdown closes it.
+func TestStopAcceptingServesOpenConnections(t *testing.T) {
+	ts := newTestServer(t, nil)
+	rc := dialRaw(t, ts.addr)
+	rc.roundTrip(&kmsg.ApiVersionsRequest{Version: 0})
+	ts.s.StopAccepting()
+	ts.s.StopAccepting() // a second call is harmless
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		nc, err := net.DialTimeout("tcp", ts.addr, time.Second)
+		if err != nil {
+			break
+		}
+		nc.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("dials still accepted 10s after StopAccepting")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for range 3 {
+		rc.roundTrip(&kmsg.ApiVersionsRequest{Version: 0})
+	}
+	if n := ts.s.NumConns(); n != 1 {
+		t.Fatalf("%d connections after StopAccepting, want the 1 open before", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ts.s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rc.expectClosed()
 }
