@@ -217,7 +217,11 @@ func startMember(t testing.TB, c *testCluster, name, groupID, topic, instanceID 
 		kgo.RebalanceTimeout(20 * time.Second), kgo.MetadataMinAge(500 * time.Millisecond),
 		kgo.OnPartitionsRevoked(changed), kgo.OnPartitionsLost(changed)}
 	if instanceID != "" {
-		opts = append(opts, kgo.InstanceID(instanceID))
+		// Static members ride out a coordinator failover, which takes the
+		// controller's election, fencing and the group's reload and can pass
+		// 10s on a loaded machine: a longer session is what static
+		// membership is for (the later option wins).
+		opts = append(opts, kgo.InstanceID(instanceID), kgo.SessionTimeout(30*time.Second))
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
