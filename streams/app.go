@@ -189,11 +189,23 @@ func (a *App) run(ctx context.Context) error {
 		if fs.IsClientClosed() {
 			return ErrClosed
 		}
+		var fenced error
 		fs.EachError(func(t string, p int32, err error) {
+			if isFenced(err) && fenced == nil {
+				fenced = err
+			}
 			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 				a.cfg.Logger.Warn("fetch error", "topic", t, "partition", p, "err", err)
 			}
 		})
+		if fenced != nil {
+			// Another instance joined with this instance id
+			// (FENCED_INSTANCE_ID from the group): fatal, as for the Java
+			// client. Rejoining would fence the other in turn, and an
+			// instance that holds no task at the moment never meets the
+			// transactional fence on its own.
+			return fmt.Errorf("%w: %w", ErrFenced, fenced)
+		}
 		if err := a.processFetches(ctx, tc, fs); err != nil {
 			return err
 		}
