@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/broker"
+	"github.com/tributary-io/tributary/platform/nodetest"
 )
 
 // progressBroker is a broker whose start-up steps the test completes one by
@@ -90,23 +91,9 @@ func TestReadyzReportsEachCheck(t *testing.T) {
 	expectStatus(t, addr, PathHealthz, http.StatusOK)
 }
 
-// syncBuffer is a concurrency-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log sink tests search; nodetest.Output is safe for
+// concurrent writers.
+type syncBuffer = nodetest.Output
 
 func do(t *testing.T, method string, addr net.Addr, path, body string) (int, string) {
 	t.Helper()

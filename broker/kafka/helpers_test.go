@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,27 +20,14 @@ import (
 	"github.com/tributary-io/tributary/broker/log"
 	"github.com/tributary-io/tributary/broker/record"
 	"github.com/tributary-io/tributary/broker/replication"
+	"github.com/tributary-io/tributary/platform/nodetest"
 )
 
 const testNode = int32(1)
 
-// syncBuffer is a log sink tests can search.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a log sink tests search; nodetest.Output is safe for
+// concurrent writers.
+type syncBuffer = nodetest.Output
 
 // testServer is a Server on a loopback port with real metadata, logs and replicas
 // in a temp dir.

@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -14,25 +12,12 @@ import (
 
 	"github.com/tributary-io/tributary/broker"
 	"github.com/tributary-io/tributary/broker/auth"
+	"github.com/tributary-io/tributary/platform/nodetest"
 )
 
-// syncBuffer is a log destination the broker's goroutines share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log sink tests search; nodetest.Output is safe for
+// concurrent writers.
+type syncBuffer = nodetest.Output
 
 // TestNoACLFound: with the authorizer on, a resource no ACL mentions is
 // denied by default (allow.everyone.if.no.acl.found=false), and the denial
